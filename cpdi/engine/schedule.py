@@ -1,0 +1,179 @@
+"""The projected schedule, adjusted issue price and daily portions (spec §2–3).
+
+(b)(3)(iii) Step three: "The amount of interest that accrues in each accrual period is the
+product of the comparable yield of the debt instrument (properly adjusted for the length of the
+accrual period) and the debt instrument's adjusted issue price at the beginning of the accrual
+period. … The daily portions of interest are determined by allocating to each day in the accrual
+period the ratable portion of the interest that accrues in the accrual period."
+
+(b)(7)(ii): the adjusted issue price is the issue price increased by the interest previously
+accrued (determined without regard to adjustments) and decreased by the projected amount of any
+payments previously made.
+
+Day convention (spec §2): period k is the days ``period_start_k + 1 … period_end_k``; its
+projected payment is due on ``period_end_k``; the issue date accrues nothing::
+
+    issue            end_1            end_2            maturity
+      |----- P1 -------|----- P2 -------| ...  ---- Pn ----|
+       (accrues  end_1]  (accrues  end_2]
+                       ^ payment 1 due  ^ payment 2 due    ^ final payment due
+
+Everything is per unit of principal.  Dates are held as ordinals internally so that the holder
+ledger can ask for the interest between any two dates in O(log n).
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from datetime import date
+
+from cpdi.engine.daycount import year_fraction
+from cpdi.model import Instrument, PaymentType
+
+
+@dataclass(frozen=True)
+class AccrualPeriod:
+    """One accrual period of the schedule, per unit of principal (spec §3)."""
+
+    number: int  # 1-based
+    period_start: date
+    period_end: date
+    days: int  # calendar days in the period: period_end − period_start
+    year_fraction: float
+    rate: float  # r_k, the comparable yield adjusted for the period's length (spec §2)
+    adjusted_issue_price_start: float  # AIP_{k-1}
+    interest: float  # AIP_{k-1} × r_k                       (b)(3)(iii)
+    daily_portion: float  # interest / days                  (b)(3)(iii)
+    projected_payment: float
+    payment_type: PaymentType
+    adjusted_issue_price_end: float  # AIP_{k-1} + interest − projected payment   (b)(7)(ii)
+
+
+def accrual_periods(instrument: Instrument) -> tuple[AccrualPeriod, ...]:
+    """Build the accrual table of spec §3 from the issuer's projected payment schedule.
+
+    ``AIP_0 = issue price; interest_k = AIP_{k-1} × r_k; AIP_k = AIP_{k-1} + interest_k −
+    projected_k`` ((b)(3)(iii), (b)(7)(ii)).  Accruals use projected payments, never actual
+    ones.
+    """
+    cy = instrument.comparable_yield
+    aip = instrument.issue_price
+    periods = []
+    for number, pp in enumerate(instrument.projected_payments, start=1):
+        days = (pp.period_end - pp.period_start).days
+        yf = year_fraction(cy.day_count, pp.period_start, pp.period_end, cy.frequency)
+        rate = cy.annual_rate * yf  # spec §2: r_k = yield × year_fraction
+        interest = aip * rate
+        end = aip + interest - pp.amount
+        periods.append(
+            AccrualPeriod(
+                number=number,
+                period_start=pp.period_start,
+                period_end=pp.period_end,
+                days=days,
+                year_fraction=yf,
+                rate=rate,
+                adjusted_issue_price_start=aip,
+                interest=interest,
+                daily_portion=interest / days if days > 0 else 0.0,
+                projected_payment=pp.amount,
+                payment_type=pp.payment_type,
+                adjusted_issue_price_end=end,
+            )
+        )
+        aip = end
+    return tuple(periods)
+
+
+class AccrualSchedule:
+    """An instrument's accrual table with fast queries by date (per unit of principal).
+
+    ``interest_before(t)`` is the sum of the daily portions of all days before ``t``;
+    ``adjusted_issue_price(t)`` is the AIP at the start of day ``t`` (spec §3): the issue price
+    plus the daily portions of all days before ``t``, minus the projected payments due before
+    ``t``.
+    """
+
+    def __init__(self, instrument: Instrument):
+        self.instrument = instrument
+        self.periods = accrual_periods(instrument)
+        self._starts = [p.period_start.toordinal() for p in self.periods]
+        self._ends = [p.period_end.toordinal() for p in self.periods]
+        self._daily = [p.daily_portion for p in self.periods]
+        cumulative = [0.0]
+        for p in self.periods:
+            cumulative.append(cumulative[-1] + p.interest)
+        self._interest_through = cumulative  # [k] = interest of periods 1..k
+        paid = [0.0]
+        for p in self.periods:
+            paid.append(paid[-1] + p.projected_payment)
+        self._paid_through = paid  # [k] = projected payments of periods 1..k
+        self.issue_ordinal = instrument.issue_date.toordinal()
+        self.maturity_ordinal = self._ends[-1] if self._ends else self.issue_ordinal
+
+    # -- daily portions -------------------------------------------------------------------
+    def period_index_of_day(self, day: int) -> int | None:
+        """Index (0-based) of the period that accrues ordinal ``day``, or None outside the
+        schedule (the issue date itself and days after maturity accrue nothing)."""
+        k = bisect.bisect_left(self._ends, day)
+        if k >= len(self._ends) or day <= self._starts[k]:
+            return None
+        return k
+
+    def interest_before(self, day: int) -> float:
+        """Σ daily portions of the days strictly before ordinal ``day`` ((b)(3)(iii))."""
+        last = day - 1
+        if last <= self.issue_ordinal:
+            return 0.0
+        k = bisect.bisect_left(self._ends, last)
+        if k >= len(self._ends):
+            return self._interest_through[-1]
+        days_in = max(0, last - self._starts[k])
+        return self._interest_through[k] + self._daily[k] * days_in
+
+    def interest_between(self, first: int, last: int) -> float:
+        """Σ daily portions of the days ``first … last`` inclusive (ordinals)."""
+        if last < first:
+            return 0.0
+        return self.interest_before(last + 1) - self.interest_before(first)
+
+    def daily_portion_on(self, day: int) -> float:
+        k = self.period_index_of_day(day)
+        return 0.0 if k is None else self._daily[k]
+
+    # -- adjusted issue price -------------------------------------------------------------
+    def projected_payments_before(self, day: int) -> float:
+        """Σ projected payments due strictly before ordinal ``day``."""
+        k = bisect.bisect_left(self._ends, day)
+        return self._paid_through[k]
+
+    def adjusted_issue_price(self, on: date) -> float:
+        """AIP at the start of day ``on`` (spec §3; (b)(7)(ii)), per unit of principal."""
+        day = on.toordinal()
+        return (
+            self.instrument.issue_price
+            + self.interest_before(day)
+            - self.projected_payments_before(day)
+        )
+
+    @property
+    def final_adjusted_issue_price(self) -> float:
+        """AIP_n after the last projected payment: zero for a schedule that produces the
+        comparable yield (spec §3, §8)."""
+        return self.periods[-1].adjusted_issue_price_end if self.periods else 0.0
+
+    # -- calendar years ---------------------------------------------------------------------
+    def interest_by_calendar_year(self) -> dict[int, float]:
+        """Interest per unit of principal for each calendar year, for a holder from issue (the
+        table issuers publish): Σ daily portions of the year's days."""
+        if not self.periods:
+            return {}
+        years = {}
+        first_year = self.periods[0].period_start.year
+        last_year = self.periods[-1].period_end.year
+        for year in range(first_year, last_year + 1):
+            jan1 = date(year, 1, 1).toordinal()
+            dec31 = date(year, 12, 31).toordinal()
+            years[year] = self.interest_between(jan1, dec31)
+        return years

@@ -1,0 +1,124 @@
+"""The domain objects: small frozen dataclasses with no I/O.
+
+Amounts in a schedule or payment are *per unit of principal* (per ``unit_principal``, usually
+1,000); amounts on a lot are dollars for the whole lot.  Money is a ``float`` computed
+unrounded (style §5); dates are ``datetime.date``.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date
+
+from cpdi.engine.daycount import DayCount, period_rate
+
+
+class PaymentType(enum.Enum):
+    """A projected payment is fixed or contingent (spec §1; (b)(4)(ii))."""
+
+    FIXED = "fixed"
+    CONTINGENT = "contingent"
+
+
+class PaymentKind(enum.Enum):
+    """An actual payment pays a scheduled period end, or redeems the note on an issuer call."""
+
+    SCHEDULED = "scheduled"
+    REDEMPTION = "redemption"
+
+
+class BasisAllocationMethod(enum.Enum):
+    """How a holder allocates a basis different from the adjusted issue price (spec §6)."""
+
+    PROPORTIONAL = "proportional"
+    STRAIGHT_LINE = "straight_line"
+    MATURITY = "maturity"
+    YIELD = "yield"
+
+
+@dataclass(frozen=True)
+class ComparableYield:
+    """The comparable yield of (b)(4)(i), compounded once per accrual period (spec §1), kept
+    with the day count and frequency that turn it into a period rate (style: a yield never
+    travels alone)."""
+
+    annual_rate: float  # decimal: 0.0546 for 5.46%
+    day_count: DayCount
+    frequency: int
+
+    @property
+    def percent(self) -> float:
+        return self.annual_rate * 100.0
+
+    def period_rate(self, start: date, end: date) -> float:
+        """Rate for the accrual period from ``start`` to ``end`` (spec §2)."""
+        return period_rate(self.annual_rate, self.day_count, start, end, self.frequency)
+
+    def at(self, annual_rate: float) -> "ComparableYield":
+        """The same conventions at another rate (used to solve for implied yields)."""
+        return ComparableYield(annual_rate, self.day_count, self.frequency)
+
+
+@dataclass(frozen=True)
+class ProjectedPayment:
+    """One row of the projected payment schedule: the accrual period ``(start, end]`` and the
+    payment due on ``end`` (spec §2), per unit of principal."""
+
+    period_start: date
+    period_end: date
+    amount: float
+    payment_type: PaymentType = PaymentType.CONTINGENT
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """A contingent payment debt instrument with its issuer-published comparable yield and
+    projected payment schedule ((b)(4))."""
+
+    instrument_id: str
+    issue_date: date
+    maturity_date: date
+    issue_price: float  # per unit of principal
+    unit_principal: float
+    comparable_yield: ComparableYield
+    projected_payments: tuple[ProjectedPayment, ...]
+    description: str = ""
+    accept_residual: bool = False  # the user accepts a schedule outside tolerance (spec §8)
+
+
+@dataclass(frozen=True)
+class ActualPayment:
+    """What was actually paid, per unit of principal, on ``date``."""
+
+    instrument_id: str
+    date: date
+    amount: float
+    kind: PaymentKind = PaymentKind.SCHEDULED
+
+
+@dataclass(frozen=True)
+class Lot:
+    """A tax lot: one acquisition of ``principal_amount`` of an instrument by a holder."""
+
+    holder_id: str
+    lot_id: str
+    instrument_id: str
+    principal_amount: float
+    acquisition_date: date
+    cost_basis: float  # dollars, whole lot
+    disposition_date: date | None = None
+    proceeds: float | None = None
+    basis_allocation: BasisAllocationMethod = BasisAllocationMethod.PROPORTIONAL
+    holder_yield_pct: float | None = None
+    allocate_to_maturity: float | None = None  # dollars of the (b)(9)(i) difference
+
+
+@dataclass(frozen=True)
+class Holder:
+    """A holder as holders.csv describes them; ``extra`` columns go to the workpaper cover."""
+
+    holder_id: str
+    name: str = ""
+    tin: str = ""
+    extra: tuple[tuple[str, str], ...] = field(default_factory=tuple)
