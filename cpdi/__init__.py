@@ -1,0 +1,30 @@
+"""cpdi — tax accruals for contingent payment debt instruments under the noncontingent bond
+method, Treas. Reg. §1.1275-4(b).
+
+The Python API (see ``cpdi.api``)::
+
+    import cpdi
+    portfolio = cpdi.load("cpdi/examples/portfolio")     # folder of CSVs or an .xlsx
+    cpdi.validate(portfolio)                              # spec §8 per instrument
+    cpdi.schedule_frame(portfolio, "02687QCD8")           # per-period accrual table
+    cpdi.compute(portfolio, through_year=2025).frame()    # the results ledger
+"""
+
+__version__ = "0.1.0"
+
+_API = {"load", "validate", "schedule_frame", "calendar_year_frame", "compute", "ledger_frame"}
+
+
+def __getattr__(name):  # lazy, so the engine imports without pandas
+    if name in _API:
+        from cpdi import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'cpdi' has no attribute {name!r}")
+
+
+def example_path():
+    """The bundled example portfolio folder."""
+    from pathlib import Path
+
+    return Path(__file__).parent / "examples" / "portfolio"

@@ -1,0 +1,315 @@
+"""The holder ledger: one lot, every tax year (spec §4–7).
+
+For each calendar (tax) year the lot is held::
+
+    interest accrued      Σ daily portions of held days × units                (b)(3)(iii)
+    positive / negative   actual − projected on payments received              (b)(6)(i)
+      adjustments         + the (b)(9)(i) allocations of the year              (b)(9)(i)(B),(C)
+    netting               against the carryforward from the prior year         (b)(6)(ii),(iii)
+    adjusted basis        cost + accrued − projected payments ± (b)(9)(i)      (b)(7)(iii)
+    disposition           sale, issuer call or retirement at maturity          (b)(7)(iv),(v), (b)(8)
+
+The engine is pure: it gets the schedule, the lot and the instrument's actual payments, and
+returns frozen rows.  Money stays unrounded.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, fields
+from datetime import date
+
+from cpdi.engine.adjustments import AnnualNetting, net_adjustments, payment_adjustment
+from cpdi.engine.basis_allocation import BasisAllocation, allocate_basis_difference
+from cpdi.engine.disposition import amount_realized, character_of_gain_or_loss
+from cpdi.engine.holding import Ending, HeldSegment, HoldingPeriod, held_segments, holding_period
+from cpdi.engine.schedule import AccrualSchedule
+from cpdi.model import Lot, PaymentType
+from cpdi.problems import CpdiError
+
+
+class MissingContingentPayment(CpdiError):
+    """A contingent payment the lot received has no actual amount (spec §5: never assumed)."""
+
+    def __init__(self, instrument_id: str, due: date):
+        self.instrument_id = instrument_id
+        self.due = due
+        super().__init__(
+            f"no actual amount for the contingent payment of {instrument_id} due {due.isoformat()}"
+        )
+
+
+@dataclass(frozen=True)
+class ActualPayments:
+    """An instrument's actual payments per unit of principal: scheduled ones by date, and the
+    issuer call (redemption), if any."""
+
+    scheduled: dict  # date -> amount per unit
+    call_date: date | None = None
+    redemption_amount: float | None = None
+
+
+NO_PAYMENTS = ActualPayments({})
+
+
+@dataclass(frozen=True)
+class PaymentReceived:
+    """A scheduled payment the lot received (dollars, whole lot)."""
+
+    date: date
+    period_index: int
+    payment_type: PaymentType
+    projected: float
+    actual: float
+    actual_supplied: bool  # False: a fixed payment taken at its projection (spec §5)
+
+    @property
+    def adjustment(self) -> float:
+        return payment_adjustment(self.actual, self.projected)
+
+
+# The results ledger's columns, in the order formats.md fixes (a public contract).
+LEDGER_COLUMNS = (
+    "holder_id", "lot_id", "instrument_id", "tax_year", "days_held", "interest_accrued",
+    "positive_adjustments", "negative_adjustments", "carryforward_in",
+    "net_positive_adjustment", "net_negative_adjustment", "interest_reduction",
+    "interest_income", "ordinary_loss", "carryforward_out", "adjusted_basis_end",
+    "disposition_date", "amount_realized", "gain_loss", "ordinary_income_on_disposition",
+    "ordinary_loss_on_disposition", "capital_loss_on_disposition", "capital_gain_on_disposition",
+)
+
+
+@dataclass(frozen=True)
+class LotYear:
+    """One row of the results ledger (formats.md), plus the detail the workpapers show."""
+
+    holder_id: str
+    lot_id: str
+    instrument_id: str
+    tax_year: int
+    days_held: int
+    interest_accrued: float
+    positive_adjustments: float
+    negative_adjustments: float
+    carryforward_in: float
+    net_positive_adjustment: float
+    net_negative_adjustment: float
+    interest_reduction: float
+    interest_income: float
+    ordinary_loss: float
+    carryforward_out: float
+    adjusted_basis_end: float
+    disposition_date: date | None
+    amount_realized: float
+    gain_loss: float
+    ordinary_income_on_disposition: float
+    ordinary_loss_on_disposition: float
+    capital_loss_on_disposition: float
+    capital_gain_on_disposition: float
+    # -- detail beyond the ledger contract ------------------------------------------------
+    adjusted_basis_start: float = 0.0
+    projected_payments_received: float = 0.0  # reduce basis (b)(7)(iii)
+    actual_payments_received: float = 0.0  # cash
+    allocation_adjustments: float = 0.0  # (b)(9)(i), signed: + raises basis
+    ending: str = ""  # sale / call / maturity on the disposition row
+    consideration: float = 0.0  # proceeds, redemption or projected final payment
+
+
+@dataclass(frozen=True)
+class LotLedger:
+    """Everything the engine worked out for one lot."""
+
+    lot: Lot
+    units: float
+    holding: HoldingPeriod
+    allocation: BasisAllocation
+    segments: tuple[HeldSegment, ...]
+    payments: tuple[PaymentReceived, ...]
+    years: tuple[LotYear, ...]
+
+
+def units_of(lot: Lot, unit_principal: float) -> float:
+    """``units = principal_amount / unit_principal`` (spec §4)."""
+    return lot.principal_amount / unit_principal
+
+
+def payments_received(
+    schedule: AccrualSchedule, holding: HoldingPeriod, actuals: ActualPayments, units: float
+) -> list[PaymentReceived]:
+    """Scheduled payments due on a day the lot holds (spec §4), with their actual amounts.
+
+    A fixed payment with no actual amount is taken as paid at its projection; a contingent one
+    is an error (spec §5, formats.md)."""
+    received = []
+    for index, period in enumerate(schedule.periods):
+        if not holding.holds(period.period_end):
+            continue
+        actual = actuals.scheduled.get(period.period_end)
+        supplied = actual is not None
+        if actual is None:
+            if period.payment_type is PaymentType.CONTINGENT:
+                raise MissingContingentPayment(schedule.instrument.instrument_id, period.period_end)
+            actual = period.projected_payment
+        received.append(
+            PaymentReceived(
+                period.period_end, index, period.payment_type,
+                period.projected_payment * units, actual * units, supplied,
+            )
+        )
+    return received
+
+
+def contingent_payment_remains(schedule: AccrualSchedule, on: date) -> bool:
+    """Is a contingent payment still due on or after ``on`` under the projected payment
+    schedule?  If not, (b)(8)(iii)(A) makes the disposition's gain or loss capital."""
+    return any(
+        p.payment_type is PaymentType.CONTINGENT and p.period_end >= on for p in schedule.periods
+    )
+
+
+def _split(amount: float) -> tuple[float, float]:
+    """A signed adjustment as (positive, negative) parts."""
+    return (amount, 0.0) if amount >= 0.0 else (0.0, -amount)
+
+
+def lot_ledger(
+    schedule: AccrualSchedule,
+    lot: Lot,
+    actuals: ActualPayments,
+    through_year: int,
+) -> LotLedger:
+    """Compute a lot's ledger from its acquisition year through ``through_year`` or the year
+    of its disposition (formats.md, results ledger)."""
+    instrument = schedule.instrument
+    units = units_of(lot, instrument.unit_principal)
+    horizon = date(through_year, 12, 31)
+    holding = holding_period(
+        lot.acquisition_date, lot.disposition_date, instrument.maturity_date,
+        actuals.call_date, horizon,
+    )
+    allocation = allocate_basis_difference(schedule, lot, units)
+    segments = held_segments(schedule.periods, holding)
+    payments = payments_received(schedule, holding, actuals, units)
+
+    # -- gather the year's amounts ----------------------------------------------------------
+    accrued = defaultdict(float)
+    positive = defaultdict(float)
+    negative = defaultdict(float)
+    allocated = defaultdict(float)
+    projected_received = defaultdict(float)
+    cash = defaultdict(float)
+    for seg in segments:  # daily portions (b)(3)(iii) and daily allocations (b)(9)(i)
+        accrued[seg.year] += schedule.periods[seg.period_index].daily_portion * seg.days * units
+        share = allocation.per_day[seg.period_index] * seg.days
+        if share:
+            allocated[seg.year] += share
+            pos, neg = _split(share)
+            positive[seg.year] += pos
+            negative[seg.year] += neg
+    for on, amount in allocation.at_dates:  # allocations to a payment (b)(9)(i)
+        if holding.holds(on) and on <= holding.last_day:
+            allocated[on.year] += amount
+            pos, neg = _split(amount)
+            positive[on.year] += pos
+            negative[on.year] += neg
+    final_payment = None
+    for payment in payments:  # actual vs projected (b)(6)(i)
+        pos, neg = _split(payment.adjustment)
+        positive[payment.date.year] += pos
+        negative[payment.date.year] += neg
+        cash[payment.date.year] += payment.actual
+        if holding.ending is Ending.MATURITY and payment.date == instrument.maturity_date:
+            final_payment = payment  # treated as the amount realized (b)(7)(iv)
+        else:
+            projected_received[payment.date.year] += payment.projected
+
+    # -- year by year -------------------------------------------------------------------------
+    first_year = lot.acquisition_date.year
+    last_year = holding.disposition_date.year if holding.disposition_date else through_year
+    rows = []
+    basis = lot.cost_basis
+    carryforward = 0.0
+    inclusions = 0.0
+    ordinary_losses = 0.0
+    for year in range(first_year, last_year + 1):
+        netting: AnnualNetting = net_adjustments(
+            accrued[year], positive[year], negative[year], carryforward, inclusions, ordinary_losses
+        )
+        inclusions += netting.interest_income
+        ordinary_losses += netting.ordinary_loss
+        basis_start = basis
+        basis = basis + accrued[year] + allocated[year] - projected_received[year]  # (b)(7)(iii)
+        disposal = {}
+        carryforward_out = netting.carryforward_out
+        if holding.disposition_date is not None and year == holding.disposition_date.year:
+            consideration = _consideration(holding, lot, actuals, final_payment, units)
+            realized = amount_realized(consideration, netting.carryforward_out)
+            character = character_of_gain_or_loss(
+                realized - basis, inclusions, ordinary_losses,
+                contingent_payment_remains(schedule, holding.disposition_date), realized,
+            )
+            carryforward_out = 0.0  # used up in the amount realized (b)(6)(iii)(C)
+            disposal = dict(
+                disposition_date=holding.disposition_date,
+                amount_realized=character.amount_realized,
+                gain_loss=character.gain_loss,
+                ordinary_income_on_disposition=character.ordinary_income,
+                ordinary_loss_on_disposition=character.ordinary_loss,
+                capital_loss_on_disposition=character.capital_loss,
+                capital_gain_on_disposition=character.capital_gain,
+                ending=holding.ending.value,
+                consideration=consideration,
+            )
+        rows.append(
+            LotYear(
+                holder_id=lot.holder_id,
+                lot_id=lot.lot_id,
+                instrument_id=lot.instrument_id,
+                tax_year=year,
+                days_held=holding.days_in_year(year),
+                interest_accrued=accrued[year],
+                positive_adjustments=positive[year],
+                negative_adjustments=negative[year],
+                carryforward_in=carryforward,
+                net_positive_adjustment=netting.net_positive_adjustment,
+                net_negative_adjustment=netting.net_negative_adjustment,
+                interest_reduction=netting.interest_reduction,
+                interest_income=netting.interest_income,
+                ordinary_loss=netting.ordinary_loss,
+                carryforward_out=carryforward_out,
+                adjusted_basis_end=basis,
+                disposition_date=disposal.get("disposition_date"),
+                amount_realized=disposal.get("amount_realized", 0.0),
+                gain_loss=disposal.get("gain_loss", 0.0),
+                ordinary_income_on_disposition=disposal.get("ordinary_income_on_disposition", 0.0),
+                ordinary_loss_on_disposition=disposal.get("ordinary_loss_on_disposition", 0.0),
+                capital_loss_on_disposition=disposal.get("capital_loss_on_disposition", 0.0),
+                capital_gain_on_disposition=disposal.get("capital_gain_on_disposition", 0.0),
+                adjusted_basis_start=basis_start,
+                projected_payments_received=projected_received[year],
+                actual_payments_received=cash[year],
+                allocation_adjustments=allocated[year],
+                ending=disposal.get("ending", ""),
+                consideration=disposal.get("consideration", 0.0),
+            )
+        )
+        carryforward = netting.carryforward_out
+    return LotLedger(lot, units, holding, allocation, tuple(segments), tuple(payments), tuple(rows))
+
+
+def _consideration(holding, lot, actuals, final_payment, units) -> float:
+    """What the lot is treated as receiving for the disposition: sale proceeds; the redemption
+    amount on a call (b)(7)(v); the *projected* final payment at maturity (b)(7)(iv)."""
+    if holding.ending is Ending.SALE:
+        return lot.proceeds or 0.0
+    if holding.ending is Ending.CALL:
+        return (actuals.redemption_amount or 0.0) * units
+    return final_payment.projected if final_payment is not None else 0.0
+
+
+def ledger_row_values(row: LotYear) -> tuple:
+    """The ledger contract's columns of a row, in order (formats.md)."""
+    return tuple(getattr(row, name) for name in LEDGER_COLUMNS)
+
+
+assert set(LEDGER_COLUMNS) <= {f.name for f in fields(LotYear)}

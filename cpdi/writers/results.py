@@ -1,0 +1,40 @@
+"""The results ledger CSV (formats.md, "Output: the results ledger"): one row per lot per tax
+year, the contract's columns in the contract's order, dollar amounts unrounded to six decimals."""
+
+from __future__ import annotations
+
+import csv
+import os
+from datetime import date
+from typing import Iterable
+
+from cpdi.engine.ledger import LEDGER_COLUMNS, LotYear, ledger_row_values
+from cpdi.writers.atomic import atomic_text
+
+
+def format_cell(value) -> str:
+    """Text of one ledger cell: dates ISO, money with six decimals (never ``-0.000000``)."""
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        text = f"{value:.6f}"
+        return "0.000000" if text == "-0.000000" else text
+    return str(value)
+
+
+def write_results_csv(rows: Iterable[LotYear], target: str | os.PathLike) -> int:
+    """Write the ledger atomically; returns the number of rows written."""
+    count = 0
+    with atomic_text(target) as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(LEDGER_COLUMNS)
+        for row in rows:
+            writer.writerow([format_cell(v) for v in ledger_row_values(row)])
+            count += 1
+    return count

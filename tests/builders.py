@@ -1,0 +1,76 @@
+"""Small builders for engine tests: instruments, lots and payments without any files."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from cpdi.engine.daycount import DayCount
+from cpdi.engine.ledger import ActualPayments, lot_ledger
+from cpdi.engine.schedule import AccrualSchedule
+from cpdi.model import (
+    BasisAllocationMethod, ComparableYield, Instrument, Lot, PaymentType, ProjectedPayment,
+)
+
+
+def d(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def instrument(
+    issue: str,
+    rows: list[tuple[str, float] | tuple[str, float, str]],
+    yield_pct: float,
+    frequency: int = 1,
+    day_count: DayCount = DayCount.ACT_ACT,
+    issue_price: float = 1000.0,
+    unit_principal: float = 1000.0,
+    instrument_id: str = "NOTE",
+    accept_residual: bool = False,
+) -> Instrument:
+    """``rows`` are (period_end, projected_payment[, 'fixed'|'contingent']) from the issue date."""
+    periods = []
+    start = d(issue)
+    for row in rows:
+        end, amount = d(row[0]), row[1]
+        kind = PaymentType(row[2]) if len(row) > 2 else PaymentType.CONTINGENT
+        periods.append(ProjectedPayment(start, end, amount, kind))
+        start = end
+    return Instrument(
+        instrument_id, d(issue), periods[-1].period_end, issue_price, unit_principal,
+        ComparableYield(yield_pct / 100.0, day_count, frequency), tuple(periods),
+        accept_residual=accept_residual,
+    )
+
+
+def lot(
+    acquired: str,
+    cost: float,
+    principal: float = 1000.0,
+    sold: str | None = None,
+    proceeds: float | None = None,
+    method: BasisAllocationMethod = BasisAllocationMethod.PROPORTIONAL,
+    holder_yield_pct: float | None = None,
+    allocate_to_maturity: float | None = None,
+    lot_id: str = "L1",
+    instrument_id: str = "NOTE",
+) -> Lot:
+    return Lot(
+        "H1", lot_id, instrument_id, principal, d(acquired), cost,
+        d(sold) if sold else None, proceeds, method, holder_yield_pct, allocate_to_maturity,
+    )
+
+
+def actuals(paid: dict[str, float] | None = None, call: tuple[str, float] | None = None) -> ActualPayments:
+    return ActualPayments(
+        {d(k): v for k, v in (paid or {}).items()},
+        d(call[0]) if call else None,
+        call[1] if call else None,
+    )
+
+
+def ledger(inst: Instrument, a_lot: Lot, paid=None, call=None, through: int = 2100):
+    return lot_ledger(AccrualSchedule(inst), a_lot, actuals(paid, call), through)
+
+
+def by_year(result) -> dict[int, object]:
+    return {row.tax_year: row for row in result.years}
