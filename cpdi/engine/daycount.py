@@ -88,22 +88,28 @@ def _is_month_end(d: date) -> bool:
     return d.day == calendar.monthrange(d.year, d.month)[1]
 
 
-def _months_before(d: date, months: int) -> date:
-    """``d`` moved back by ``months``; a month-end date stays on month ends."""
-    earlier = d - relativedelta(months=months)
-    if _is_month_end(d):
-        earlier = earlier.replace(day=calendar.monthrange(earlier.year, earlier.month)[1])
-    return earlier
-
-
 def act_act_icma(start: date, end: date, frequency: int) -> float:
     """ACT/ACT ICMA year fraction of the period ``(start, end]`` whose regular periods end on
-    ``end`` (spec §2; ICMA Rule 251 for long stubs)."""
+    ``end`` (spec §2; ICMA Rule 251 for long stubs).
+
+    A regular period (``start`` plus 12/frequency months is ``end``, month-end clamping
+    included: 30 Aug → 28 Feb) is exactly ``1 / frequency``.  For a stub the notional periods
+    are stepped back from ``end`` on ``end``'s day of the month, or on month ends when ``end``
+    is a month end (convention ours: the two dates alone cannot tell a 30 Jun / 30 Dec roll
+    from a month-end one, and month-end schedules are the common case)."""
     step = 12 // frequency
+    if start + relativedelta(months=step) == end:
+        return 1.0 / frequency
+    month_end_roll = _is_month_end(end)  # a stub ending 30 Jun rolls 31 Dec, 30 Sep, …
     fraction = 0.0
     notional_end = end
+    k = 0
     while notional_end > start:
-        notional_start = _months_before(notional_end, step)
+        k += 1
+        notional_start = end - relativedelta(months=step * k)
+        if month_end_roll:
+            notional_start = notional_start.replace(
+                day=calendar.monthrange(notional_start.year, notional_start.month)[1])
         part_start = max(start, notional_start)
         fraction += (notional_end - part_start).days / (
             frequency * (notional_end - notional_start).days

@@ -173,16 +173,20 @@ def _typing_slips(printed: str):
                 yield float(text), f"digit '{printed[i]}' printed for '{ch}' ({text})"
 
 
-def _typing_slip(printed: float, corrected: float, tolerance: float) -> str:
+SLIP_MATCH = 0.001  # how close a slip-corrected figure must come to the closing payment
+
+
+def _typing_slip(printed: float, corrected: float) -> tuple[str, float]:
     """If a single typing slip in the printed amount (at four decimals) gives a figure within
-    ``tolerance`` of ``corrected``, describe it; else ''."""
-    best = ""
-    best_gap = tolerance
+    ``SLIP_MATCH`` of ``corrected`` — ten units of the last printed decimal, room for the
+    rounding of the other printed payments — describe it, with how far off it is; else
+    ('', inf)."""
+    best, best_gap = "", float("inf")
     for value, description in _typing_slips(f"{printed:.4f}"):
         gap = abs(value - corrected)
-        if gap <= best_gap:
+        if gap <= SLIP_MATCH and gap < best_gap:
             best, best_gap = description, gap
-    return best
+    return best, best_gap
 
 
 def payment_corrections(
@@ -193,23 +197,25 @@ def payment_corrections(
     Raising payment k by δ lowers AIP_n by δ × Π_{j>k}(1 + r_j), so the payment that closes
     the schedule is ``printed_k + AIP_n / Π_{j>k}(1 + r_j)``.  The final payment is always
     offered; any other payment only where the change looks like a typing slip in the printed
-    figure (compared at four decimals, within the tolerance)."""
+    figure (compared at four decimals).  The closest slip comes first."""
     residual = schedule.final_adjusted_issue_price
     periods = schedule.periods
     growth_after = 1.0
     corrections = []
     for period in reversed(periods):
         corrected = period.projected_payment + residual / growth_after
-        slip = _typing_slip(period.projected_payment, corrected, tolerance)
+        slip, gap = _typing_slip(period.projected_payment, corrected)
         if slip or period.number == len(periods):
-            corrections.append(
+            corrections.append((
+                gap,
                 PaymentCorrection(
                     period.number, period.period_end, period.projected_payment, corrected, slip
-                )
-            )
+                ),
+            ))
         growth_after *= 1.0 + period.rate
-    corrections.sort(key=lambda c: (not c.looks_like, -c.period_number))
-    return tuple(corrections)
+    # the closest typing slip first; the final payment (always offered) last if no slip
+    corrections.sort(key=lambda pair: (pair[0], -pair[1].period_number))
+    return tuple(c for _, c in corrections)
 
 
 def validate_schedule(

@@ -1,0 +1,184 @@
+"""The input columns, declared once as data (style §6).
+
+Each table of the input contract (formats.md, "Input: a folder of CSV files, or one .xlsx
+workbook") is a tuple of :class:`Column` in the order formats.md lists them.  The readers parse
+and check cells by ``kind``, report a blank ``required`` cell, and quote ``choices`` in their
+messages; the blank input workbook and the docs are generated from the same declarations, so a
+new column is added here and nowhere else.
+
+``meaning`` is the formats.md text verbatim (markdown backticks included; empty where formats.md
+leaves the meaning blank).  One column is ours, not formats.md's: ``accept_residual`` on
+instruments, the explicit acceptance of a schedule outside tolerance that method §8 requires
+("an option on the instrument or the command").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+KINDS = ("text", "date", "decimal", "int", "choice", "bool")
+"""How a cell is read: ``text`` as is (ids stay text: ``tin`` is never a number); ``date`` ISO
+``YYYY-MM-DD`` or a real Excel date; ``decimal`` a plain decimal (``1,000.00`` accepted, no
+currency sign); ``int`` a whole number; ``choice`` one of ``choices`` (case-insensitive);
+``bool`` yes/no/true/false/1/0 (blank = no)."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One input column: its header ``name``, how its cells are read (``kind``, one of
+    :data:`KINDS`), whether a row needs a value, what it means (formats.md), and, for a
+    ``choice`` column or a restricted ``int``, the valid values in their canonical spelling."""
+
+    name: str
+    kind: str
+    required: bool
+    meaning: str
+    choices: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"column {self.name!r}: kind {self.kind!r} is not one of {KINDS}")
+        if self.kind == "choice" and not self.choices:
+            raise ValueError(f"column {self.name!r}: a choice column needs its choices")
+
+
+INSTRUMENTS: tuple[Column, ...] = (
+    Column("instrument_id", "text", True, "CUSIP/ISIN or any unique id"),
+    Column("description", "text", False, "shown in workpapers"),
+    Column("issue_date", "date", True, ""),
+    Column("maturity_date", "date", True, "must equal the last period end in the schedule"),
+    Column("issue_price", "decimal", True, "per unit of principal"),
+    Column(
+        "unit_principal",
+        "decimal",
+        True,
+        "the principal amount that schedule amounts are quoted per (e.g. 1000)",
+    ),
+    Column("comparable_yield_pct", "decimal", True, "e.g. `5.46` for 5.46%"),
+    Column(
+        "frequency",
+        "int",
+        True,
+        "accrual periods per year: 1, 2, 4 or 12",
+        choices=("1", "2", "4", "12"),
+    ),
+    Column(
+        "day_count",
+        "choice",
+        True,
+        "`30/360`, `ACT/ACT`, `ACT/365F` or `ACT/360`",
+        choices=("30/360", "ACT/ACT", "ACT/365F", "ACT/360"),
+    ),
+    # Ours, not formats.md's: method §8 asks for an explicit acceptance per instrument.
+    Column(
+        "accept_residual",
+        "bool",
+        False,
+        "`yes` to accept a schedule whose residual is outside the validation tolerance "
+        "(method §8); the workpaper then shows the residual. Blank = no",
+    ),
+)
+
+_PERIOD = "the period is `[period_start, period_end)`; its payment is due on period_end"
+
+SCHEDULE: tuple[Column, ...] = (
+    Column("instrument_id", "text", True, ""),
+    Column("period_start", "date", True, _PERIOD),
+    Column("period_end", "date", True, _PERIOD),
+    Column(
+        "projected_payment",
+        "decimal",
+        True,
+        "per unit of principal; the final row includes principal",
+    ),
+    Column(
+        "payment_type",
+        "choice",
+        False,
+        "`fixed` or `contingent` (default `contingent`)",
+        choices=("fixed", "contingent"),
+    ),
+)
+
+PAYMENTS: tuple[Column, ...] = (
+    Column("instrument_id", "text", True, ""),
+    Column("date", "date", True, "for `scheduled`: the period_end it pays"),
+    Column("amount", "decimal", True, "per unit of principal"),
+    Column(
+        "kind",
+        "choice",
+        False,
+        "`scheduled` (default) or `redemption` (issuer call: principal repaid on that date)",
+        choices=("scheduled", "redemption"),
+    ),
+)
+
+LOTS: tuple[Column, ...] = (
+    Column("holder_id", "text", True, ""),
+    Column("lot_id", "text", True, "unique across the file"),
+    Column("instrument_id", "text", True, ""),
+    Column("principal_amount", "decimal", True, "face amount held (e.g. 250000)"),
+    Column("acquisition_date", "date", True, "settlement date"),
+    Column("cost_basis", "decimal", True, "total cost in dollars"),
+    Column(
+        "disposition_date",
+        "date",
+        False,
+        "sale (settlement) date; the buyer holds that day. Blank while held: retirement at "
+        "maturity and issuer calls are applied automatically",
+    ),
+    # Required "with disposition_date" (formats.md): checked as a pair by the reader.
+    Column("proceeds", "decimal", False, "total dollars received on the sale"),
+    Column(
+        "basis_allocation",
+        "choice",
+        False,
+        "how a cost different from the adjusted issue price is allocated: `proportional` "
+        "(default), `straight_line`, `maturity` or `yield` (method §6)",
+        choices=("proportional", "straight_line", "maturity", "yield"),
+    ),
+    Column(
+        "holder_yield_pct",
+        "decimal",
+        False,
+        "for `yield`: the holder's yield, e.g. `13`; blank = solved so the whole difference "
+        "goes to daily portions",
+    ),
+    Column(
+        "allocate_to_maturity",
+        "decimal",
+        False,
+        "for `proportional` / `straight_line`: dollars of the difference allocated to the "
+        "payment at maturity; the rest goes by the method",
+    ),
+)
+
+HOLDERS: tuple[Column, ...] = (
+    Column("holder_id", "text", True, ""),
+    Column("name", "text", False, ""),
+    Column("tin", "text", False, "taxpayer id; workpapers show only its last four digits"),
+)
+
+TABLES: dict[str, tuple[Column, ...]] = {
+    "instruments": INSTRUMENTS,
+    "schedule": SCHEDULE,
+    "payments": PAYMENTS,
+    "lots": LOTS,
+    "holders": HOLDERS,
+}
+"""Every input table by its name (the CSV file name without ``.csv``, or the sheet name)."""
+
+REQUIRED_TABLES: tuple[str, ...] = ("instruments", "schedule")
+"""Tables an input must have; the others may be absent (read as empty)."""
+
+EXTRA_COLUMNS_CARRIED: tuple[str, ...] = ("holders",)
+"""Tables whose columns beyond the declared ones are meaningful (carried to the workpaper
+cover, formats.md "holders.csv"); elsewhere unknown columns are kept but unused."""
+
+
+def column(table: str, name: str) -> Column:
+    """The declaration of column ``name`` of ``table`` (``KeyError`` if there is none)."""
+    for col in TABLES[table]:
+        if col.name == name:
+            return col
+    raise KeyError(f"{table} has no column {name!r}")

@@ -1,0 +1,803 @@
+"""Reading and validating a whole input: :func:`read_portfolio` (formats.md, "Input").
+
+Every cell is read by its column's declaration (:mod:`cpdi.readers.columns`) and every row is
+checked against formats.md and the method's conventions; **every** problem is collected (style
+§7), each naming the file, row and column, the bad value, what is wrong and what would fix it.
+Nothing is raised for bad data: a caller gets a :class:`Portfolio` holding what is usable and
+the list of problems, so a batch can carry on with every lot that is not affected.
+
+What makes something unusable (convention ours):
+
+* An **instrument** with any problem on its row in instruments, on any of its schedule rows or
+  on any of its payments rows is left out of ``Portfolio.instruments``: its numbers would be
+  wrong.  Lots of it are rejected, pointing at the first problem.
+* A **lot** with any problem on its row is left out of ``Portfolio.lots`` and listed in
+  ``Portfolio.rejected_lots``; every other lot still loads.  A lot id used twice rejects every
+  row with that id.  A lot with no lot_id is keyed by its place, e.g. ``"lots.csv row 7"``.
+* A **holder** with a problem on its row in holders.csv is left out of ``Portfolio.holders``,
+  and lots of that holder are rejected.  Without a holders file any holder_id is fine.
+* A table missing a required column is reported once (row ``None``) and its rows are not read.
+
+Checks that are not made here: contiguity of the schedule and its maturity (the engine's
+validation, method §8), and contingent payments with no actual row (they depend on the
+reporting year; the ledger reports them).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from cpdi.engine.daycount import DayCount
+from cpdi.model import (
+    ActualPayment,
+    BasisAllocationMethod,
+    ComparableYield,
+    Holder,
+    Instrument,
+    Lot,
+    PaymentKind,
+    PaymentType,
+    ProjectedPayment,
+)
+from cpdi.problems import Problem
+from cpdi.readers.columns import (
+    HOLDERS,
+    INSTRUMENTS,
+    LOTS,
+    PAYMENTS,
+    REQUIRED_TABLES,
+    SCHEDULE,
+    TABLES,
+    Column,
+)
+from cpdi.readers.tables import RawInput, RawRow, RawTable, cell_text, is_blank, read_tables
+
+UNIT_MULTIPLE_TOLERANCE = 1e-9
+"""Relative tolerance for "principal_amount is a whole multiple of unit_principal"."""
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    """Everything usable in one ``INPUT``, and every problem found in it.
+
+    ``instruments`` holds only usable instruments, each with its schedule rows attached as
+    ``projected_payments`` sorted by period_start; ``payments`` maps each of them to its actual
+    payments sorted by date (a redemption after the scheduled payment of the same day);
+    ``lots`` holds the lots with no problem, in file order; ``rejected_lots`` maps each other
+    lot_id to its problems; ``holders`` holds the holders with no problem.
+    """
+
+    source: str
+    instruments: dict[str, Instrument]
+    payments: dict[str, tuple[ActualPayment, ...]]
+    lots: tuple[Lot, ...]
+    holders: dict[str, Holder]
+    problems: tuple[Problem, ...]
+    rejected_lots: dict[str, tuple[Problem, ...]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """No problem anywhere in the input."""
+        return not self.problems
+
+
+def read_portfolio(path: str | Path) -> Portfolio:
+    """Read, parse and validate the input at ``path`` (a folder of CSV files or an ``.xlsx``
+    workbook; formats.md), collecting every problem.
+
+    Raises :class:`cpdi.problems.InputError` only when ``path`` does not exist or is neither a
+    folder nor an ``.xlsx`` workbook; anything wrong inside it is a ``Problem``.
+    """
+    return _PortfolioReader(read_tables(path)).read()
+
+
+# --- cells -----------------------------------------------------------------------------------
+
+
+class _BadCell(ValueError):
+    """A cell that cannot be read as its column's kind: what is wrong and what would fix it."""
+
+    def __init__(self, message: str, fix: str):
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_PLAIN_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_THOUSANDS_DECIMAL = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
+_WHOLE_NUMBER = re.compile(r"[+-]?\d+(?:\.0*)?")
+_CURRENCY_SIGNS = "$€£"
+_NOT_FINITE = {"nan", "inf", "infinity", "-inf", "+inf", "-infinity", "+infinity", "-nan"}
+_TRUE = {"yes", "true", "1"}
+_FALSE = {"no", "false", "0"}
+
+
+def _or_list(values: tuple[str, ...] | list[str]) -> str:
+    """``a, b, c or d``."""
+    values = list(values)
+    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " or " + values[-1]
+
+
+def _read_text(cell: Any, col: Column) -> str:
+    return cell_text(cell)
+
+
+def _read_date(cell: Any, col: Column) -> date:
+    """ISO ``YYYY-MM-DD`` text, or a real Excel date (formats.md)."""
+    if isinstance(cell, date):
+        return cell
+    if isinstance(cell, (int, float)) and not isinstance(cell, bool):
+        raise _BadCell(
+            "is a number, not a date",
+            "format the cell as a date or type the date as YYYY-MM-DD",
+        )
+    text = cell_text(cell)
+    if not _ISO_DATE.fullmatch(text):
+        raise _BadCell(
+            "is not a date in YYYY-MM-DD form", "write the date as YYYY-MM-DD, e.g. 2024-01-15"
+        )
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise _BadCell("is not a date: there is no such day", "check the month and day") from None
+
+
+def _read_decimal(cell: Any, col: Column) -> float:
+    """A plain decimal; ``1,000.00`` with thousands separators is accepted, a currency sign is
+    not (formats.md); NaN and infinities are not numbers an input can hold."""
+    if isinstance(cell, bool):
+        raise _BadCell("is TRUE/FALSE, not a number", "enter a plain number such as 1000.00")
+    if isinstance(cell, date):
+        raise _BadCell("is a date, not a number", "enter a plain number such as 1000.00")
+    if isinstance(cell, (int, float)):
+        value = float(cell)
+    else:
+        text = cell_text(cell)
+        if _PLAIN_DECIMAL.fullmatch(text):
+            value = float(text)
+        elif _THOUSANDS_DECIMAL.fullmatch(text):
+            value = float(text.replace(",", ""))
+        elif any(sign in text for sign in _CURRENCY_SIGNS):
+            raise _BadCell(
+                "has a currency sign",
+                "remove the currency sign and write a plain number such as 1000.00",
+            )
+        elif text.endswith("%"):
+            raise _BadCell("has a % sign", "remove the % sign: write 5.46 for 5.46%")
+        elif text.lower() in _NOT_FINITE:
+            raise _BadCell("is not a finite number", "enter a plain number such as 1000.00")
+        elif text.startswith("(") and text.endswith(")"):
+            raise _BadCell(
+                "is in parentheses", "write a negative amount with a minus sign, e.g. -125.00"
+            )
+        else:
+            raise _BadCell("is not a number", "enter a plain number such as 1000.00")
+    if not math.isfinite(value):
+        raise _BadCell("is not a finite number", "enter a plain number such as 1000.00")
+    return value
+
+
+def _read_int(cell: Any, col: Column) -> int:
+    """A whole number (``2`` or ``2.0``), one of ``col.choices`` when the column has them."""
+    if isinstance(cell, float) and cell.is_integer():
+        value = int(cell)
+    elif isinstance(cell, int) and not isinstance(cell, bool):
+        value = cell
+    else:
+        text = cell_text(cell)
+        if not _WHOLE_NUMBER.fullmatch(text):
+            raise _BadCell(_choices_message(col) if col.choices else "is not a whole number",
+                           _choices_fix(col) if col.choices else "enter a whole number such as 2")
+        value = int(float(text))
+    if col.choices and str(value) not in col.choices:
+        raise _BadCell(_choices_message(col), _choices_fix(col))
+    return value
+
+
+def _choices_message(col: Column) -> str:
+    if col.name == "frequency":
+        return f"frequency must be {_or_list(col.choices)} accrual periods per year"
+    return f"{col.name} must be {_or_list(col.choices)}"
+
+
+def _choices_fix(col: Column) -> str:
+    return f"use one of {', '.join(col.choices)}"
+
+
+_CHOICE_ALIASES: dict[str, Callable[[str], str]] = {
+    "day_count": lambda text: DayCount.parse(text).value,  # market aliases (daycount.py)
+}
+"""Choice columns that accept more spellings than their canonical choices."""
+
+
+def _read_choice(cell: Any, col: Column) -> str:
+    """One of ``col.choices`` (case-insensitive; ``straight line`` reads ``straight_line``),
+    returned in its canonical spelling."""
+    text = cell_text(cell)
+    alias = _CHOICE_ALIASES.get(col.name)
+    if alias is not None:
+        try:
+            return alias(text)
+        except ValueError:
+            raise _BadCell(_choices_message(col), _choices_fix(col)) from None
+    key = "_".join(text.lower().replace("-", " ").split())
+    for choice in col.choices:
+        if choice.lower() == key:
+            return choice
+    raise _BadCell(_choices_message(col), _choices_fix(col))
+
+
+def _read_bool(cell: Any, col: Column) -> bool:
+    """yes/no, true/false, 1/0 (blank = no)."""
+    if isinstance(cell, bool):
+        return cell
+    text = cell_text(cell).lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise _BadCell(f"{col.name} must be yes or no", "write yes, no, true, false, 1 or 0")
+
+
+_READERS: dict[str, Callable[[Any, Column], Any]] = {
+    "text": _read_text,
+    "date": _read_date,
+    "decimal": _read_decimal,
+    "int": _read_int,
+    "choice": _read_choice,
+    "bool": _read_bool,
+}
+"""How each column kind (columns.KINDS) is read."""
+
+
+class _Row:
+    """One data row being read: parses its cells by their declarations and records its
+    problems, each carrying the row's holder, lot and instrument ids."""
+
+    def __init__(
+        self,
+        table: RawTable,
+        raw: RawRow,
+        sink: list[Problem],
+        *,
+        holder_id: str | None = None,
+        lot_id: str | None = None,
+        instrument_id: str | None = None,
+    ):
+        self.file = table.file
+        self.row = raw.row
+        self.raw = raw
+        self.sink = sink
+        self.problems: list[Problem] = []
+        self.ids = {"holder_id": holder_id, "lot_id": lot_id, "instrument_id": instrument_id}
+
+    def report(self, column: str | None, message: str, fix: str) -> Problem:
+        """Record a problem with ``column`` (``None``: the whole row); the value shown is the
+        cell's text, if any."""
+        value = cell_text(self.raw.cell(column)) if column is not None else ""
+        problem = Problem(self.file, self.row, column, message, fix, value or None, **self.ids)
+        self.problems.append(problem)
+        self.sink.append(problem)
+        return problem
+
+    def given(self, name: str) -> bool:
+        """Does the row have anything in column ``name``?"""
+        return not is_blank(self.raw.cell(name))
+
+    def parse(self, columns: tuple[Column, ...]) -> dict[str, Any]:
+        """Every declared column's value: parsed, or ``None`` when blank or unreadable (a blank
+        required cell and an unreadable cell are reported)."""
+        values: dict[str, Any] = {}
+        for col in columns:
+            cell = self.raw.cell(col.name)
+            if is_blank(cell):
+                if col.required:
+                    self.report(
+                        col.name, f"{col.name} is blank", f"enter the {col.name}; it is required"
+                    )
+                values[col.name] = None
+                continue
+            try:
+                values[col.name] = _READERS[col.kind](cell, col)
+            except _BadCell as bad:
+                self.report(col.name, bad.message, bad.fix)
+                values[col.name] = None
+        return values
+
+
+# --- the portfolio ---------------------------------------------------------------------------
+
+
+@dataclass
+class _InstrumentDraft:
+    """What is known of one instrument while the tables are read (its first row)."""
+
+    row: int
+    values: dict[str, Any]
+    schedule: list[ProjectedPayment] = field(default_factory=list)
+    schedule_rows: int = 0
+    schedule_complete: bool = True
+    payments: list[ActualPayment] = field(default_factory=list)
+    redemption: date | None = None
+    redemption_row: int | None = None
+    first_problem: Problem | None = None
+
+
+class _PortfolioReader:
+    """Reads the tables in dependency order (instruments, schedule, payments, holders, lots),
+    each check using what the earlier tables established."""
+
+    def __init__(self, raw: RawInput):
+        self.raw = raw
+        self.tables = raw.tables
+        self.problems: list[Problem] = list(raw.problems)
+        self.drafts: dict[str, _InstrumentDraft] = {}
+        self.holders: dict[str, Holder] = {}
+        self.holder_rows: dict[str, int] = {}
+        self.holder_problems: dict[str, Problem] = {}
+        self.holders_checked = False
+
+    def read(self) -> Portfolio:
+        self._instruments()
+        self._schedule()
+        self._payments()
+        self._holders()
+        lots, rejected = self._lots()
+        instruments: dict[str, Instrument] = {}
+        payments: dict[str, tuple[ActualPayment, ...]] = {}
+        for iid, draft in self.drafts.items():
+            if draft.first_problem is not None:
+                continue
+            instruments[iid] = self._instrument(iid, draft)
+            payments[iid] = tuple(sorted(
+                draft.payments, key=lambda p: (p.date, p.kind is PaymentKind.REDEMPTION)
+            ))
+        return Portfolio(
+            source=self.raw.source,
+            instruments=instruments,
+            payments=payments,
+            lots=lots,
+            holders=self.holders,
+            problems=tuple(self.problems),
+            rejected_lots=rejected,
+        )
+
+    # -- shared helpers --
+
+    def _rows(self, name: str) -> tuple[RawRow, ...]:
+        """The data rows of table ``name``, or none when the table is absent, empty or lacks a
+        required column (each missing column reported once, row ``None``)."""
+        table = self.tables[name]
+        if not table.present:
+            return ()
+        if table.header_row is None:
+            if name in REQUIRED_TABLES:
+                self.problems.append(Problem(
+                    table.file, None, None, "is empty", fix="add the header row and the data rows",
+                ))
+            return ()
+        keys = set(table.keys)
+        unknown = [h for h in table.headers if h.lower() not in {c.name for c in TABLES[name]}]
+        missing = [col for col in TABLES[name] if col.required and col.name not in keys]
+        for col in missing:
+            fix = f"add a column headed {col.name}"
+            close = difflib.get_close_matches(col.name, [u.lower() for u in unknown], n=1)
+            if close:
+                fix += f" (is {close[0]!r} a misspelling of it?)"
+            self.problems.append(Problem(
+                table.file, None, col.name, f"required column {col.name} is missing", fix=fix,
+            ))
+        return () if missing else table.rows
+
+    def _flag_instrument(self, iid: str | None, row: _Row) -> None:
+        """Mark instrument ``iid`` unusable when ``row`` (of instruments, schedule or
+        payments) had a problem; remember the first one to point lots at it."""
+        draft = self.drafts.get(iid or "")
+        if draft is not None and row.problems and draft.first_problem is None:
+            draft.first_problem = row.problems[0]
+
+    def _unknown_instrument(self, row: _Row, iid: str) -> None:
+        instruments = self.tables["instruments"].file
+        row.report(
+            "instrument_id", f"instrument {iid} is not in {instruments}",
+            f"add it to {instruments} or correct the instrument_id",
+        )
+
+    # -- instruments.csv --
+
+    def _instruments(self) -> None:
+        """One row per instrument (formats.md "instruments.csv")."""
+        table = self.tables["instruments"]
+        for raw in self._rows("instruments"):
+            iid = raw.text("instrument_id")
+            row = _Row(table, raw, self.problems, instrument_id=iid or None)
+            v = row.parse(INSTRUMENTS)
+            issue, maturity = v["issue_date"], v["maturity_date"]
+            if issue is not None and maturity is not None and not issue < maturity:
+                row.report(
+                    "maturity_date",
+                    f"maturity date {maturity} is not after the issue date {issue}",
+                    "check the issue and maturity dates",
+                )
+            for name in ("issue_price", "unit_principal"):
+                if v[name] is not None and v[name] <= 0:
+                    row.report(
+                        name, f"{name} must be greater than 0",
+                        "enter it per unit of principal, e.g. 1000" if name == "issue_price"
+                        else "enter the principal that schedule amounts are quoted per, e.g. 1000",
+                    )
+            cy = v["comparable_yield_pct"]
+            if cy is not None and cy <= -100:
+                row.report(
+                    "comparable_yield_pct", "comparable yield must be above -100%",
+                    "enter the yield in percent, e.g. 5.46 for 5.46%",
+                )
+            if not iid:
+                continue
+            first = self.drafts.get(iid)
+            if first is not None:
+                row.report(
+                    "instrument_id", f"instrument {iid} appears on rows {first.row} and {row.row}",
+                    "keep one row per instrument",
+                )
+                if first.first_problem is None:
+                    first.first_problem = row.problems[-1]
+                continue
+            self.drafts[iid] = _InstrumentDraft(raw.row, v)
+            self._flag_instrument(iid, row)
+
+    def _instrument(self, iid: str, draft: _InstrumentDraft) -> Instrument:
+        v = draft.values
+        return Instrument(
+            instrument_id=iid,
+            issue_date=v["issue_date"],
+            maturity_date=v["maturity_date"],
+            issue_price=v["issue_price"],
+            unit_principal=v["unit_principal"],
+            comparable_yield=ComparableYield(
+                v["comparable_yield_pct"] / 100.0, DayCount(v["day_count"]), v["frequency"]
+            ),
+            projected_payments=tuple(sorted(draft.schedule, key=lambda p: p.period_start)),
+            description=v["description"] or "",
+            accept_residual=bool(v["accept_residual"]),
+        )
+
+    # -- schedule.csv --
+
+    def _schedule(self) -> None:
+        """The projected payment schedule, one row per accrual period (formats.md
+        "schedule.csv").  Contiguity and maturity are the engine's validation (method §8)."""
+        table = self.tables["schedule"]
+        for raw in self._rows("schedule"):
+            iid = raw.text("instrument_id")
+            row = _Row(table, raw, self.problems, instrument_id=iid or None)
+            v = row.parse(SCHEDULE)
+            draft = self.drafts.get(iid) if iid else None
+            if iid and draft is None:
+                self._unknown_instrument(row, iid)
+            if draft is None:
+                continue
+            draft.schedule_rows += 1
+            if row.problems:
+                draft.schedule_complete = False
+                self._flag_instrument(iid, row)
+                continue
+            draft.schedule.append(ProjectedPayment(
+                v["period_start"], v["period_end"], v["projected_payment"],
+                PaymentType(v["payment_type"] or PaymentType.CONTINGENT.value),
+            ))
+        schedule = self.tables["schedule"].file
+        instruments = self.tables["instruments"]
+        for iid, draft in self.drafts.items():
+            if draft.schedule_rows == 0:
+                problem = Problem(
+                    instruments.file, draft.row, None,
+                    f"instrument {iid} has no rows in {schedule}",
+                    fix=f"add its projected payment schedule to {schedule}", instrument_id=iid,
+                )
+                self.problems.append(problem)
+                if draft.first_problem is None:
+                    draft.first_problem = problem
+
+    # -- payments.csv --
+
+    def _payments(self) -> None:
+        """What was actually paid, per unit of principal (formats.md "payments.csv")."""
+        table = self.tables["payments"]
+        seen: dict[tuple[str, date, str], int] = {}
+        for raw in self._rows("payments"):
+            iid = raw.text("instrument_id")
+            row = _Row(table, raw, self.problems, instrument_id=iid or None)
+            v = row.parse(PAYMENTS)
+            draft = self.drafts.get(iid) if iid else None
+            if iid and draft is None:
+                self._unknown_instrument(row, iid)
+            kind = PaymentKind(v["kind"] or PaymentKind.SCHEDULED.value)
+            kind_read = v["kind"] is not None or not row.given("kind")
+            when = v["date"]
+            if iid and when is not None and kind_read:
+                key = (iid, when, kind.value)
+                if key in seen:
+                    row.report(
+                        None, f"{kind.value} payment of {iid} on {when} appears on rows "
+                        f"{seen[key]} and {row.row}", "keep one row per instrument, date and kind",
+                    )
+                else:
+                    seen[key] = row.row
+                if draft is not None:
+                    self._check_payment_date(row, draft, iid, when, kind)
+            if draft is None:
+                continue
+            if row.problems:
+                self._flag_instrument(iid, row)
+                continue
+            draft.payments.append(ActualPayment(iid, when, v["amount"], kind))
+
+    def _check_payment_date(
+        self, row: _Row, draft: _InstrumentDraft, iid: str, when: date, kind: PaymentKind
+    ) -> None:
+        issue, maturity = draft.values["issue_date"], draft.values["maturity_date"]
+        shown = when.isoformat()
+        if kind is PaymentKind.SCHEDULED:
+            period_ends = {p.period_end for p in draft.schedule}
+            if draft.schedule_complete and period_ends and when not in period_ends:
+                row.report(
+                    "date", f"{shown} is not a period_end of {iid}'s schedule",
+                    "a scheduled payment is dated on the period_end it pays; for an issuer call "
+                    "use kind redemption",
+                )
+            return
+        if maturity is not None and when >= maturity:
+            row.report(
+                "date", f"redemption on or after the maturity date {maturity}: a payment at "
+                "maturity is a scheduled row", "enter it with kind scheduled on the maturity date",
+            )
+        elif issue is not None and when <= issue:
+            row.report(
+                "date", f"redemption on or before the issue date {issue}",
+                "check the call date",
+            )
+        if draft.redemption_row is not None:
+            row.report(
+                "kind", f"instrument {iid} has a second redemption (the first is on row "
+                f"{draft.redemption_row})", "an instrument is redeemed once: keep the real call",
+            )
+        else:
+            draft.redemption, draft.redemption_row = when, row.row
+
+    # -- holders.csv --
+
+    def _holders(self) -> None:
+        """Optional holders: ``holder_id``, ``name``, ``tin`` and extra columns carried to the
+        workpaper cover (formats.md "holders.csv").  The tin stays text."""
+        table = self.tables["holders"]
+        rows = self._rows("holders")
+        self.holders_checked = table.present and table.has_column("holder_id")
+        extra = [(header, header.lower()) for header in table.extra_headers()]
+        for raw in rows:
+            hid = raw.text("holder_id")
+            row = _Row(table, raw, self.problems, holder_id=hid or None)
+            v = row.parse(HOLDERS)
+            if not hid:
+                continue
+            if hid in self.holder_rows:
+                row.report(
+                    "holder_id",
+                    f"holder {hid} appears on rows {self.holder_rows[hid]} and {row.row}",
+                    "keep one row per holder",
+                )
+                self.holders.pop(hid, None)
+                self.holder_problems.setdefault(hid, row.problems[-1])
+                continue
+            self.holder_rows[hid] = row.row
+            if row.problems:
+                self.holder_problems[hid] = row.problems[0]
+                continue
+            self.holders[hid] = Holder(
+                holder_id=hid,
+                name=v["name"] or "",
+                tin=v["tin"] or "",
+                extra=tuple((header, raw.text(key)) for header, key in extra),
+            )
+
+    # -- lots.csv --
+
+    def _lots(self) -> tuple[tuple[Lot, ...], dict[str, tuple[Problem, ...]]]:
+        """One row per tax lot (formats.md "lots.csv"; method §4 for the dates, §6 for the
+        basis allocation)."""
+        table = self.tables["lots"]
+        read: list[tuple[str, Lot | None, list[Problem]]] = []
+        first_row: dict[str, int] = {}
+        duplicated: set[str] = set()
+        for raw in self._rows("lots"):
+            lot_id, hid, iid = raw.text("lot_id"), raw.text("holder_id"), raw.text("instrument_id")
+            row = _Row(
+                table, raw, self.problems,
+                holder_id=hid or None, lot_id=lot_id or None, instrument_id=iid or None,
+            )
+            v = row.parse(LOTS)
+            if lot_id:
+                if lot_id in first_row:
+                    row.report(
+                        "lot_id", f"lot {lot_id} appears on rows {first_row[lot_id]} and {row.row}",
+                        "give each lot its own lot_id",
+                    )
+                    duplicated.add(lot_id)
+                else:
+                    first_row[lot_id] = row.row
+            self._check_lot_holder(row, hid)
+            self._check_lot(row, v, iid)
+            key = lot_id or f"{table.file} row {raw.row}"
+            lot = None
+            if not row.problems:
+                method = BasisAllocationMethod(v["basis_allocation"] or "proportional")
+                lot = Lot(
+                    holder_id=hid, lot_id=lot_id, instrument_id=iid,
+                    principal_amount=v["principal_amount"],
+                    acquisition_date=v["acquisition_date"],
+                    cost_basis=v["cost_basis"],
+                    disposition_date=v["disposition_date"],
+                    proceeds=v["proceeds"],
+                    basis_allocation=method,
+                    holder_yield_pct=v["holder_yield_pct"],
+                    allocate_to_maturity=v["allocate_to_maturity"],
+                )
+            read.append((key, lot, row.problems))
+        lots: list[Lot] = []
+        rejected: dict[str, list[Problem]] = {}
+        for key, lot, problems in read:
+            if lot is not None and key not in duplicated:
+                lots.append(lot)
+            else:
+                rejected.setdefault(key, []).extend(problems)
+        return tuple(lots), {key: tuple(problems) for key, problems in rejected.items()}
+
+    def _check_lot_holder(self, row: _Row, hid: str) -> None:
+        if not hid or not self.holders_checked:
+            return
+        holders = self.tables["holders"].file
+        if hid not in self.holder_rows:
+            row.report(
+                "holder_id", f"holder {hid} is not in {holders}",
+                f"add the holder to {holders} or correct the holder_id",
+            )
+        elif hid in self.holder_problems:
+            first = self.holder_problems[hid]
+            row.report(
+                "holder_id", f"holder {hid} has input problems (see {first.file} row {first.row})",
+                "fix the holder's row first",
+            )
+
+    def _check_lot(self, row: _Row, v: dict[str, Any], iid: str) -> None:
+        """The lot's own consistency and its fit to its instrument."""
+        draft = self.drafts.get(iid) if iid else None
+        if iid and draft is None:
+            self._unknown_instrument(row, iid)
+        elif draft is not None and draft.first_problem is not None:
+            first = draft.first_problem
+            where = f"{first.file} row {first.row}" if first.row is not None else first.file
+            row.report(
+                "instrument_id", f"instrument {iid} has input problems (see {where})",
+                "fix the instrument's rows first",
+            )
+        iv = draft.values if draft is not None else {}
+        issue, maturity = iv.get("issue_date"), iv.get("maturity_date")
+        unit = iv.get("unit_principal")
+        call = draft.redemption if draft is not None else None
+
+        principal = v["principal_amount"]
+        if principal is not None:
+            if principal <= 0:
+                row.report(
+                    "principal_amount", "principal amount must be greater than 0",
+                    "enter the face amount held, e.g. 250000",
+                )
+            elif unit is not None and unit > 0:
+                units = principal / unit
+                if abs(units - round(units)) > UNIT_MULTIPLE_TOLERANCE * units:
+                    row.report(
+                        "principal_amount",
+                        f"principal amount is not a whole multiple of {iid}'s unit principal "
+                        f"{cell_text(unit)}", "enter the face amount held: a number of whole units",
+                    )
+
+        if v["cost_basis"] is not None and v["cost_basis"] <= 0:
+            row.report(
+                "cost_basis", "cost basis must be greater than 0",
+                "enter the total cost of the lot in dollars",
+            )
+
+        acquired = v["acquisition_date"]
+        if acquired is not None:
+            shown = acquired.isoformat()
+            if issue is not None and acquired < issue:
+                row.report(
+                    "acquisition_date", f"acquired before the issue date {issue}",
+                    "enter the settlement date of the purchase",
+                )
+            elif maturity is not None and acquired >= maturity:
+                row.report(
+                    "acquisition_date", f"acquired on or after the maturity date {maturity}",
+                    "enter the settlement date of the purchase",
+                )
+            elif call is not None and acquired >= call:
+                row.report(
+                    "acquisition_date",
+                    f"acquired on or after the issuer call (redemption) on {call}",
+                    "enter the settlement date of the purchase, or check the redemption row",
+                )
+
+        disposed = v["disposition_date"]
+        if disposed is not None:
+            shown = disposed.isoformat()
+            if acquired is not None and disposed <= acquired:
+                row.report(
+                    "disposition_date",
+                    f"disposition date is not after the acquisition date {acquired}",
+                    "enter the sale settlement date, after the purchase",
+                )
+            elif maturity is not None and disposed > maturity:
+                row.report(
+                    "disposition_date", f"disposition date is after the maturity date {maturity}",
+                    "leave it blank: retirement at maturity is applied automatically",
+                )
+            elif call is not None and disposed > call:
+                row.report(
+                    "disposition_date", f"disposition date is after the issuer call on {call}",
+                    "leave it blank: the call is applied automatically",
+                )
+
+        # proceeds are required with disposition_date (formats.md), and only with it.
+        if row.given("proceeds") and not row.given("disposition_date"):
+            row.report(
+                "disposition_date", "proceeds are given but disposition_date is blank",
+                "enter the sale settlement date, or clear proceeds if the lot is still held",
+            )
+        if row.given("disposition_date") and not row.given("proceeds"):
+            row.report(
+                "proceeds", "disposition_date is given but proceeds are blank",
+                "enter the total dollars received on the sale",
+            )
+        if v["proceeds"] is not None and v["proceeds"] < 0:
+            row.report(
+                "proceeds", "proceeds cannot be negative", "enter the total dollars received",
+            )
+
+        # basis allocation (method §6)
+        method = v["basis_allocation"]  # None when unreadable (already reported)
+        if not row.given("basis_allocation"):
+            method = BasisAllocationMethod.PROPORTIONAL.value
+        if row.given("holder_yield_pct") and method is not None and method != "yield":
+            row.report(
+                "holder_yield_pct",
+                f"holder_yield_pct is used only with basis_allocation yield, not {method}",
+                "clear holder_yield_pct or set basis_allocation to yield",
+            )
+        elif v["holder_yield_pct"] is not None and v["holder_yield_pct"] <= -100:
+            row.report(
+                "holder_yield_pct", "holder yield must be above -100%",
+                "enter the yield in percent, e.g. 13 for 13%",
+            )
+        if row.given("allocate_to_maturity") and method is not None and method not in (
+            "proportional", "straight_line"
+        ):
+            row.report(
+                "allocate_to_maturity",
+                "allocate_to_maturity is used only with proportional or straight_line, "
+                f"not {method}",
+                "clear allocate_to_maturity or change basis_allocation",
+            )
+        elif v["allocate_to_maturity"] is not None and v["allocate_to_maturity"] < 0:
+            row.report(
+                "allocate_to_maturity", "allocate_to_maturity cannot be negative",
+                "enter the dollars of the difference allocated to the payment at maturity "
+                "(0 or more)",
+            )
