@@ -160,11 +160,11 @@ def ledger_frame(rows: Iterable[LotYear]) -> pd.DataFrame:
 
 
 def _lot_file(portfolio: Portfolio) -> str:
-    return getattr(portfolio, "file_names", {}).get("lots", "lots")
+    return portfolio.file_names.get("lots", "lots")
 
 
 def _lot_row(portfolio: Portfolio, lot: Lot) -> int | None:
-    return getattr(portfolio, "lot_rows", {}).get(lot.lot_id)
+    return portfolio.lot_rows.get(lot.lot_id)
 
 
 def compute_lot(book: InstrumentBook, lot: Lot, through_year: int) -> LotLedger:
@@ -176,7 +176,7 @@ def lot_problem(portfolio: Portfolio, book: InstrumentBook | None, lot: Lot, err
     """An engine error on one lot as a Problem naming file, row and column."""
     ids = dict(holder_id=lot.holder_id, lot_id=lot.lot_id, instrument_id=lot.instrument_id)
     if isinstance(error, MissingContingentPayment):
-        files = getattr(portfolio, "file_names", {})
+        files = portfolio.file_names
         return Problem(
             files.get("payments", "payments"), None, "amount",
             f"lot {lot.lot_id} received the contingent payment of {error.instrument_id} due "
@@ -194,7 +194,7 @@ def lot_problem(portfolio: Portfolio, book: InstrumentBook | None, lot: Lot, err
 
 def unusable_schedule_problem(portfolio: Portfolio, book: InstrumentBook, lot: Lot) -> Problem:
     report = book.validation
-    files = getattr(portfolio, "file_names", {})
+    files = portfolio.file_names
     if not report.structurally_valid:
         what = "; ".join(report.problems)
         fix = "correct the schedule rows"

@@ -320,7 +320,7 @@ def test_input_that_is_neither_folder_nor_workbook_raises(tmp_path):
 def test_missing_required_file(tmp_path):
     p = read(tmp_path, schedule=None)
     problem = p.problems[0]
-    assert_problem(problem, "schedule.csv", None, None, "schedule.csv is missing")
+    assert_problem(problem, "schedule.csv", None, None, "missing from the input folder")
     assert p.instruments == {} and p.lots == ()
     assert set(p.rejected_lots) == {"1001", "1002", "1003", "1004"}
 
@@ -342,7 +342,7 @@ def test_damaged_workbook_is_a_problem_not_a_crash(tmp_path):
 
 def test_empty_required_file(tmp_path):
     p = read(tmp_path, instruments="")
-    assert_problem(p.problems[0], "instruments.csv", None, None, "is empty")
+    assert_problem(p.problems[0], "instruments.csv", None, None, "the file is empty")
 
 
 def test_missing_required_column_suggests_the_misspelling(tmp_path):
@@ -509,8 +509,7 @@ def test_payment_row_problem(tmp_path, row, column, fragment):
     problem = only(p, "payments.csv")
     assert_problem(problem, "payments.csv", 6, column, fragment)
     assert problem.instrument_id == row["instrument_id"]
-    if row["instrument_id"] in p.instruments:  # pragma: no cover - would be a reader bug
-        pytest.fail("an instrument with a bad payment row must not be usable")
+    assert row["instrument_id"] not in p.instruments  # a bad payment row: not usable
 
 
 # --- holders.csv -----------------------------------------------------------------------------
@@ -524,7 +523,8 @@ def test_duplicate_holder_rejects_their_lots(tmp_path):
                    "holder H1 appears on rows 2 and 4")
     assert "H1" not in p.holders and "H2" in p.holders
     assert set(p.rejected_lots) == {"1001", "1002"}
-    assert "holder H1 has input problems (see holders.csv row 4)" in p.rejected_lots["1001"][0].message
+    message = p.rejected_lots["1001"][0].message
+    assert "holder H1 has input problems (see holders.csv row 4)" in message
 
 
 def test_lot_of_a_holder_missing_from_holders_file(tmp_path):

@@ -81,6 +81,8 @@ class Portfolio:
     holders: dict[str, Holder]
     problems: tuple[Problem, ...]
     rejected_lots: dict[str, tuple[Problem, ...]] = field(default_factory=dict)
+    file_names: dict[str, str] = field(default_factory=dict)  # table → "lots.csv" / "b.xlsx[lots]"
+    lot_rows: dict[str, int] = field(default_factory=dict)  # lot_id → its row, for later problems
 
     @property
     def ok(self) -> bool:
@@ -209,7 +211,9 @@ def _choices_message(col: Column) -> str:
 
 
 def _choices_fix(col: Column) -> str:
-    return f"use one of {', '.join(col.choices)}"
+    if col.required:
+        return "write one of these"
+    return "write one of these, or leave it blank for the default"
 
 
 _CHOICE_ALIASES: dict[str, Callable[[str], str]] = {
@@ -344,6 +348,7 @@ class _PortfolioReader:
         self.holder_rows: dict[str, int] = {}
         self.holder_problems: dict[str, Problem] = {}
         self.holders_checked = False
+        self.lot_rows: dict[str, int] = {}
 
     def read(self) -> Portfolio:
         self._instruments()
@@ -368,6 +373,8 @@ class _PortfolioReader:
             holders=self.holders,
             problems=tuple(self.problems),
             rejected_lots=rejected,
+            file_names={name: table.file for name, table in self.tables.items()},
+            lot_rows=self.lot_rows,
         )
 
     # -- shared helpers --
@@ -381,7 +388,8 @@ class _PortfolioReader:
         if table.header_row is None:
             if name in REQUIRED_TABLES:
                 self.problems.append(Problem(
-                    table.file, None, None, "is empty", fix="add the header row and the data rows",
+                    table.file, None, None, "the file is empty",
+                    fix="add the header row and the data rows (see formats.md)",
                 ))
             return ()
         keys = set(table.keys)
@@ -455,6 +463,8 @@ class _PortfolioReader:
             self._flag_instrument(iid, row)
 
     def _instrument(self, iid: str, draft: _InstrumentDraft) -> Instrument:
+        """The usable instrument, its schedule sorted by period_start; the comparable yield
+        travels with its day count and frequency (style §4)."""
         v = draft.values
         return Instrument(
             instrument_id=iid,
@@ -544,13 +554,14 @@ class _PortfolioReader:
     def _check_payment_date(
         self, row: _Row, draft: _InstrumentDraft, iid: str, when: date, kind: PaymentKind
     ) -> None:
+        """A scheduled payment pays a period_end; a redemption (issuer call, method §7) falls
+        strictly between issue and maturity, once per instrument."""
         issue, maturity = draft.values["issue_date"], draft.values["maturity_date"]
-        shown = when.isoformat()
         if kind is PaymentKind.SCHEDULED:
             period_ends = {p.period_end for p in draft.schedule}
             if draft.schedule_complete and period_ends and when not in period_ends:
                 row.report(
-                    "date", f"{shown} is not a period_end of {iid}'s schedule",
+                    "date", f"not a period_end of {iid}'s schedule",
                     "a scheduled payment is dated on the period_end it pays; for an issuer call "
                     "use kind redemption",
                 )
@@ -651,6 +662,8 @@ class _PortfolioReader:
                     allocate_to_maturity=v["allocate_to_maturity"],
                 )
             read.append((key, lot, row.problems))
+            if lot is not None:
+                self.lot_rows[lot_id] = raw.row
         lots: list[Lot] = []
         rejected: dict[str, list[Problem]] = {}
         for key, lot, problems in read:
@@ -717,7 +730,6 @@ class _PortfolioReader:
 
         acquired = v["acquisition_date"]
         if acquired is not None:
-            shown = acquired.isoformat()
             if issue is not None and acquired < issue:
                 row.report(
                     "acquisition_date", f"acquired before the issue date {issue}",
@@ -737,7 +749,6 @@ class _PortfolioReader:
 
         disposed = v["disposition_date"]
         if disposed is not None:
-            shown = disposed.isoformat()
             if acquired is not None and disposed <= acquired:
                 row.report(
                     "disposition_date",

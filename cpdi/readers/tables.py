@@ -179,7 +179,7 @@ def _read_folder(folder: Path) -> RawInput:
             tables[name] = RawTable(name, wanted, False)
             if name in REQUIRED_TABLES:
                 problems.append(Problem(
-                    wanted, None, None, f"{wanted} is missing from {folder}",
+                    wanted, None, None, f"missing from the input folder {folder}",
                     fix=f"add {wanted} to the input folder (see formats.md)",
                 ))
             continue
@@ -191,7 +191,7 @@ def _read_folder(folder: Path) -> RawInput:
                 label, None, None, f"cannot read the file ({exc})",
                 fix="save it again as CSV (UTF-8) and check its permissions",
             ))
-            tables[name] = RawTable(name, label, True)
+            tables[name] = RawTable(name, label, False)  # reported once, here
             continue
         table, header_problems = _table_from_records(name, label, records)
         tables[name] = table
