@@ -102,15 +102,17 @@ class HeldSegment:
         return (self.last_day - self.first_day).days + 1
 
 
-def held_segments(periods, holding: HoldingPeriod) -> list[HeldSegment]:
+def held_segments(periods, holding: HoldingPeriod, first_index: int = 0) -> list[HeldSegment]:
     """Split the lot's accruing days into (period, calendar year) pieces.
 
     Period k accrues the days ``period_start_k + 1 … period_end_k`` (spec §2); the lot holds
-    ``holding.first_day … holding.last_day`` (spec §4).  ``periods`` are AccrualPeriods in order.
+    ``holding.first_day … holding.last_day`` (spec §4).  ``periods`` are AccrualPeriods in order;
+    ``first_index`` may skip those known to end before the holding starts.
     """
     segments = []
     one = timedelta(days=1)
-    for index, period in enumerate(periods):
+    for index in range(first_index, len(periods)):
+        period = periods[index]
         if period.period_end < holding.first_day:
             continue
         if period.period_start >= holding.last_day:

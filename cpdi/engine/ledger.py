@@ -141,9 +141,11 @@ def payments_received(
     A fixed payment with no actual amount is taken as paid at its projection; a contingent one
     is an error (spec §5, formats.md)."""
     received = []
-    for index, period in enumerate(schedule.periods):
-        if not holding.holds(period.period_end):
-            continue
+    periods = schedule.periods
+    for index in range(schedule.first_period_ending_on_or_after(holding.first_day), len(periods)):
+        period = periods[index]
+        if period.period_end > holding.last_day:
+            break
         actual = actuals.scheduled.get(period.period_end)
         supplied = actual is not None
         if actual is None:
@@ -188,7 +190,9 @@ def lot_ledger(
         actuals.call_date, horizon,
     )
     allocation = allocate_basis_difference(schedule, lot, units)
-    segments = held_segments(schedule.periods, holding)
+    segments = held_segments(
+        schedule.periods, holding, schedule.first_period_ending_on_or_after(holding.first_day)
+    )
     payments = payments_received(schedule, holding, actuals, units)
 
     # -- gather the year's amounts ----------------------------------------------------------

@@ -138,6 +138,10 @@ class AccrualSchedule:
             return 0.0
         return self.interest_before(last + 1) - self.interest_before(first)
 
+    def first_period_ending_on_or_after(self, day: date) -> int:
+        """Index of the first period whose end is on or after ``day`` (len() if none)."""
+        return bisect.bisect_left(self._ends, day.toordinal())
+
     def daily_portion_on(self, day: int) -> float:
         k = self.period_index_of_day(day)
         return 0.0 if k is None else self._daily[k]

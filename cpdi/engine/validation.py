@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from cpdi.engine.daycount import year_fraction
 from cpdi.engine.schedule import AccrualSchedule
 from cpdi.model import Instrument
 
@@ -120,25 +121,40 @@ def schedule_structure_problems(instrument: Instrument) -> list[str]:
     return problems
 
 
+def _year_fractions(instrument: Instrument) -> list[float]:
+    cy = instrument.comparable_yield
+    return [
+        year_fraction(cy.day_count, pp.period_start, pp.period_end, cy.frequency)
+        for pp in instrument.projected_payments
+    ]
+
+
+def _present_value(payments: list[float], year_fractions: list[float], annual_rate: float) -> float:
+    discount = 1.0
+    pv = 0.0
+    for amount, yf in zip(payments, year_fractions):
+        discount /= 1.0 + annual_rate * yf
+        pv += amount * discount
+    return pv
+
+
 def present_value(instrument: Instrument, annual_rate: float) -> float:
     """PV at the issue date of the projected payments at ``annual_rate``, compounded once per
     accrual period with the instrument's period rates (spec §2, §8)."""
-    cy = instrument.comparable_yield.at(annual_rate)
-    discount = 1.0
-    pv = 0.0
-    for pp in instrument.projected_payments:
-        discount /= 1.0 + cy.period_rate(pp.period_start, pp.period_end)
-        pv += pp.amount * discount
-    return pv
+    return _present_value(
+        [pp.amount for pp in instrument.projected_payments], _year_fractions(instrument), annual_rate
+    )
 
 
 def implied_yield(instrument: Instrument) -> float | None:
     """The annual yield (decimal) at which the projected payments are worth the issue price —
     the yield the schedule actually produces (spec §8).  Bisection on a bracket that widens
     until it holds the root; None when no yield in (−99%, 10,000%) prices the schedule."""
+    payments = [pp.amount for pp in instrument.projected_payments]
+    fractions = _year_fractions(instrument)
 
     def excess(rate: float) -> float:
-        return present_value(instrument, rate) - instrument.issue_price
+        return _present_value(payments, fractions, rate) - instrument.issue_price
 
     low, high = -0.5, 1.0
     while excess(high) > 0 and high < 100.0:

@@ -81,8 +81,8 @@ class Portfolio:
     holders: dict[str, Holder]
     problems: tuple[Problem, ...]
     rejected_lots: dict[str, tuple[Problem, ...]] = field(default_factory=dict)
-    file_names: dict[str, str] = field(default_factory=dict)  # table → "lots.csv" / "b.xlsx[lots]"
-    lot_rows: dict[str, int] = field(default_factory=dict)  # lot_id → its row, for later problems
+    file_names: dict[str, str] = field(default_factory=dict, compare=False)  # table → "lots.csv" / "b.xlsx[lots]"
+    lot_rows: dict[str, int] = field(default_factory=dict, compare=False)  # lot_id → its row, for later problems
 
     @property
     def ok(self) -> bool:
