@@ -53,7 +53,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--through-year", required=True, type=int, metavar="YYYY")
     p.add_argument("--out", required=True, metavar="results.csv")
 
+    p = commands.add_parser("workpapers", help="one Excel workpaper per holder, a summary and an exceptions report")
+    _add_common(p)
+    p.add_argument("--year", required=True, type=int, metavar="YYYY", help="the tax year")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--template", metavar="T", help="a workpaper template (.toml); see templates/README.md")
+    p.add_argument("--workers", type=int, default=0, metavar="N", help="processes (default: all cores)")
+    p.add_argument("--resume", action="store_true",
+                   help="skip holders whose workbook is present and whose inputs are unchanged")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--prepared", type=_iso_date, metavar="YYYY-MM-DD",
+                   help="the 'date prepared' on every workbook (default: today)")
+
+    p = commands.add_parser("init", help="write a blank input workbook to fill in Excel")
+    p.add_argument("file", metavar="FILE.xlsx")
+    p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+
     return parser
+
+
+def _iso_date(text: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; write it as YYYY-MM-DD") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,10 +183,47 @@ def cmd_compute(args) -> int:
     return EXIT_FAILED if result.problems else EXIT_OK
 
 
+def cmd_workpapers(args) -> int:
+    from cpdi.batch import BatchOptions, run_batch
+
+    portfolio = _load(args)
+    report = run_batch(portfolio, BatchOptions(
+        year=args.year, out_dir=Path(args.out),
+        template_path=Path(args.template) if args.template else None,
+        prepared=args.prepared, workers=args.workers, resume=args.resume, quiet=args.quiet,
+        tolerance_per_1000=args.tolerance, accept_residual=tuple(args.accept_residual),
+    ))
+    _print_problems(report.problems)
+    skipped = f" ({report.holders_skipped} unchanged, kept)" if report.holders_skipped else ""
+    print(
+        f"{report.holders_ok} workbook(s) for {args.year} in {args.out}{skipped}; "
+        f"{report.holders_failed} holder(s) failed; summary {report.summary_path.name}, "
+        f"exceptions {report.exceptions_path.name} ({len(report.problems)} problem(s))"
+    )
+    return report.exit_code
+
+
+def cmd_init(args) -> int:
+    from cpdi.writers.blank_input import write_blank_input
+
+    target = Path(args.file)
+    if target.suffix.lower() != ".xlsx":
+        print(f"cpdi: {target}: the blank input workbook must be an .xlsx file", file=sys.stderr)
+        return EXIT_USAGE
+    if target.exists() and not args.force:
+        print(f"cpdi: {target} exists; pass --force to overwrite it", file=sys.stderr)
+        return EXIT_FAILED
+    write_blank_input(target)
+    print(f"wrote {target}: fill in its sheets, then run: cpdi workpapers {target} --year YYYY --out DIR")
+    return EXIT_OK
+
+
 COMMANDS = {
     "validate": cmd_validate,
     "schedule": cmd_schedule,
     "compute": cmd_compute,
+    "workpapers": cmd_workpapers,
+    "init": cmd_init,
 }
 
 

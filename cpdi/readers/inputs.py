@@ -403,6 +403,11 @@ class _PortfolioReader:
             self.problems.append(Problem(
                 table.file, None, col.name, f"required column {col.name} is missing", fix=fix,
             ))
+        if not missing and not table.rows and name == "instruments":
+            self.problems.append(Problem(
+                table.file, None, None, "there are no instruments: nothing to check or compute",
+                fix="add one row per instrument under the header row",
+            ))
         return () if missing else table.rows
 
     def _flag_instrument(self, iid: str | None, row: _Row) -> None:
