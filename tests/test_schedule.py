@@ -8,9 +8,7 @@ final payment closes the schedule.
 
 from __future__ import annotations
 
-import csv
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from dateutil.relativedelta import relativedelta
@@ -23,40 +21,7 @@ from cpdi.engine.validation import implied_yield, present_value
 from cpdi.model import ComparableYield, Instrument, PaymentType, ProjectedPayment
 
 D = date
-AIG_DIR = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "aig-cms-curve-2027"
-
-
-def load_aig() -> Instrument:
-    """The AIG fixture read with the csv module only (no cpdi reader): 5.46% comparable yield,
-    30/360, semiannual, issue price 1000 per 1000."""
-    with open(AIG_DIR / "instruments.csv", newline="") as f:
-        (row,) = list(csv.DictReader(f))
-    with open(AIG_DIR / "schedule.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    payments = tuple(
-        ProjectedPayment(
-            D.fromisoformat(r["period_start"]),
-            D.fromisoformat(r["period_end"]),
-            float(r["projected_payment"]),
-            PaymentType(r["payment_type"]),
-        )
-        for r in rows
-        if r["instrument_id"] == row["instrument_id"]
-    )
-    return Instrument(
-        instrument_id=row["instrument_id"],
-        issue_date=D.fromisoformat(row["issue_date"]),
-        maturity_date=D.fromisoformat(row["maturity_date"]),
-        issue_price=float(row["issue_price"]),
-        unit_principal=float(row["unit_principal"]),
-        comparable_yield=ComparableYield(
-            float(row["comparable_yield_pct"]) / 100.0,
-            DayCount.parse(row["day_count"]),
-            int(row["frequency"]),
-        ),
-        projected_payments=payments,
-        description=row["description"],
-    )
+from builders import load_aig  # the AIG fixture read with csv only
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,8 @@ and the tolerance rule are tested on small instruments built here.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -24,41 +22,10 @@ from cpdi.engine.validation import (
     present_value,
     validate_schedule,
 )
-from cpdi.model import ComparableYield, Instrument, PaymentType, ProjectedPayment
+from cpdi.model import ComparableYield, Instrument, ProjectedPayment
 
 D = date
-AIG_DIR = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "aig-cms-curve-2027"
-
-
-def load_aig() -> Instrument:
-    """The AIG fixture read with the csv module only, amounts exactly as printed."""
-    with open(AIG_DIR / "instruments.csv", newline="") as f:
-        (row,) = list(csv.DictReader(f))
-    with open(AIG_DIR / "schedule.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    return Instrument(
-        instrument_id=row["instrument_id"],
-        issue_date=D.fromisoformat(row["issue_date"]),
-        maturity_date=D.fromisoformat(row["maturity_date"]),
-        issue_price=float(row["issue_price"]),
-        unit_principal=float(row["unit_principal"]),
-        comparable_yield=ComparableYield(
-            float(row["comparable_yield_pct"]) / 100.0,
-            DayCount.parse(row["day_count"]),
-            int(row["frequency"]),
-        ),
-        projected_payments=tuple(
-            ProjectedPayment(
-                D.fromisoformat(r["period_start"]),
-                D.fromisoformat(r["period_end"]),
-                float(r["projected_payment"]),
-                PaymentType(r["payment_type"]),
-            )
-            for r in rows
-            if r["instrument_id"] == row["instrument_id"]
-        ),
-        description=row["description"],
-    )
+from builders import load_aig
 
 
 def with_payment(inst: Instrument, number: int, amount: float) -> Instrument:
