@@ -272,6 +272,12 @@ def validate_schedule(
     )
 
 
+def _signed(value: float) -> str:
+    """``+1.2345`` / ``-1.2345``, and ``+0.0000`` rather than ``-0.0000``."""
+    text = f"{value:+.4f}"
+    return "+0.0000" if text == "-0.0000" else text
+
+
 def describe(report: ScheduleValidation, unit_principal: float | None = None) -> str:
     """A readable block for ``cpdi validate`` (one line when the schedule is OK)."""
     head = f"{report.instrument_id}: {report.status}"
@@ -282,8 +288,8 @@ def describe(report: ScheduleValidation, unit_principal: float | None = None) ->
     )
     figures = (
         f"PV at {report.comparable_yield_pct:.4f}% = {report.present_value:.4f} vs issue price "
-        f"{report.issue_price:.4f} (diff {report.pv_difference:+.4f}); final AIP "
-        f"{report.final_adjusted_issue_price:+.4f}; implied yield {implied}; tolerance "
+        f"{report.issue_price:.4f} (diff {_signed(report.pv_difference)}); final AIP "
+        f"{_signed(report.final_adjusted_issue_price)}; implied yield {implied}; tolerance "
         f"{report.tolerance:.4f} per unit"
     )
     if report.within_tolerance:
