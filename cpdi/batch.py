@@ -111,7 +111,8 @@ def _holder_task(holder_id: str) -> HolderOutcome:
                              summary=state["manifest_summary"].get(holder_id, []))
     problems = list(state["problems_by_holder"].get(holder_id, ()))
     result = compute(state["portfolio"], year, books=state["books"], lots=lots)
-    problems.extend(p for p in result.problems if p not in problems)
+    # result.problems repeats the whole input's problems: keep this holder's own
+    problems.extend(p for p in result.problems if p.holder_id == holder_id and p not in problems)
     ledgers = [l for l in result.ledgers if any(r.tax_year == year for r in l.years)]
     if problems:
         if target.exists():  # a stale workbook from an earlier run must not pass for this one

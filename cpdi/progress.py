@@ -21,7 +21,7 @@ class Progress:
         self.done = 0
         self.failed = 0
         self.started = time.monotonic()
-        self._last = 0.0
+        self._last = self.started
 
     def advance(self, ok: bool = True) -> None:
         self.done += 1
