@@ -14,7 +14,7 @@ from cpdi.model import (
 )
 
 
-AIG_DIR = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "aig-cms-curve-2027"
+AIG_DIR = Path(__file__).resolve().parent / "fixtures" / "aig-cms-curve-2027"
 D = date
 
 

@@ -19,7 +19,7 @@ from cpdi.engine.validation import validate_schedule
 from cpdi.model import Lot, PaymentType
 from cpdi.readers import read_portfolio
 
-FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "aig-cms-curve-2027"
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "aig-cms-curve-2027"
 pytestmark = pytest.mark.skipif(not FIXTURE.exists(), reason="shared fixture not present")
 
 UNITS = 100  # $100,000 of $1,000 notes

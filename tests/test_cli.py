@@ -14,7 +14,7 @@ from cpdi.api import compute, load, schedule_frame
 from cpdi.cli import main
 from cpdi.engine.ledger import LEDGER_COLUMNS
 
-FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "aig-cms-curve-2027"
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "aig-cms-curve-2027"
 EXAMPLE = cpdi.example_path()
 
 

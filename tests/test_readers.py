@@ -27,7 +27,7 @@ from cpdi.readers import Portfolio, read_portfolio
 from cpdi.readers import tables as tables_module
 from cpdi.readers.columns import KINDS, TABLES, Column, column
 
-FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "aig-cms-curve-2027"
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "aig-cms-curve-2027"
 FORMATS_MD = Path(__file__).resolve().parents[2] / "shared" / "docs" / "formats.md"
 
 GOOD: dict[str, list[dict[str, str]]] = {
