@@ -660,3 +660,21 @@ def test_a_holder_with_no_lots_in_the_year_still_gets_a_cover(tmp_path):
     amount = header_columns(cover, find_row(cover, t.tables["figures"].labels["item"]))[
         t.tables["figures"].labels["amount"]]
     assert cover.cell(find_row(cover, t.line("interest_income", 2025)), amount).value == 0
+
+
+def test_formulas_use_only_functions_that_need_no_future_prefix(tmp_path):
+    """The writer skips XlsxWriter's "_xlfn." expansion, which is right only while every
+    formula uses FORMULA_FUNCTIONS (none of which Excel marks as a future function)."""
+    from cpdi.batch import BatchOptions, run_batch
+    from cpdi.writers.workpapers import FORMULA_FUNCTIONS
+
+    report = run_batch(cpdi.api.load(cpdi.example_path()),
+                       BatchOptions(2025, tmp_path, prepared=date(2026, 1, 15), workers=1, quiet=True))
+    used = set()
+    for path in report.workbooks + [report.summary_path]:
+        for sheet in openpyxl.load_workbook(path).worksheets:
+            for row in sheet.iter_rows():
+                for cell in row:
+                    if isinstance(cell.value, str) and cell.value.startswith("="):
+                        used |= set(re.findall(r"([A-Z][A-Z0-9.]*)\(", cell.value))
+    assert used and used <= FORMULA_FUNCTIONS, used - FORMULA_FUNCTIONS
