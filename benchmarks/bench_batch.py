@@ -32,33 +32,48 @@ from cpdi.batch import BatchOptions, run_batch
 from cpdi.synthetic import random_portfolio, write_csv_folder
 
 CELL = re.compile(rb"<c ")
+STRING_CELL = re.compile(rb'<c [^>]*t="s"')
+FORMULA = re.compile(rb"<f>")
 
 
-def shape_of(workbook: Path) -> tuple[int, int]:
-    """(sheets, cells) of a written workbook."""
+def shape_of(workbook: Path) -> tuple[int, int, int, int]:
+    """(sheets, cells, text cells, formula cells) of a written workbook."""
     with zipfile.ZipFile(workbook) as archive:
-        sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/sheet")]
-        cells = sum(len(CELL.findall(archive.read(n))) for n in sheets)
-    return len(sheets), cells
+        sheets = [archive.read(n) for n in archive.namelist() if n.startswith("xl/worksheets/sheet")]
+    return (len(sheets), sum(len(CELL.findall(x)) for x in sheets),
+            sum(len(STRING_CELL.findall(x)) for x in sheets), sum(len(FORMULA.findall(x)) for x in sheets))
 
 
 def _raw_one(args) -> None:
+    """The floor: the same sheets and cells — text, formulas with their values, numbers — and
+    nothing else (no formats, charts, print setup), in XlsxWriter's fastest mode."""
     import xlsxwriter
 
-    path, sheets, cells_per_sheet = args
-    book = xlsxwriter.Workbook(path, {"in_memory": True})  # XlsxWriter's fastest mode
+    path, sheets, texts, formulas, numbers = args
+    book = xlsxwriter.Workbook(path, {"in_memory": True})
+    columns = 12
     for s in range(sheets):
         sheet = book.add_worksheet(f"S{s}")
-        columns = 12
-        for i in range(cells_per_sheet):
-            sheet.write_number(i // columns, i % columns, i * 1.25)
+        i = 0
+        for k in range(texts):
+            sheet.write_string(i // columns, i % columns, f"label {k}")
+            i += 1
+        for k in range(formulas):
+            sheet.write_formula(i // columns, i % columns, f"=A1+{k}", None, k * 1.5)
+            i += 1
+        for k in range(numbers):
+            sheet.write_number(i // columns, i % columns, k * 1.25)
+            i += 1
     book.close()
 
 
-def raw_dump(folder: Path, files: int, sheets: int, cells: int, workers: int) -> float:
+def raw_dump(folder: Path, files: int, sheets: int, cells: int, texts: int, formulas: int,
+             workers: int) -> float:
     folder.mkdir(parents=True, exist_ok=True)
-    per_sheet = max(1, cells // max(1, sheets))
-    jobs = [(str(folder / f"raw{i:06d}.xlsx"), sheets, per_sheet) for i in range(files)]
+    per = lambda n: max(0, n // max(1, sheets))  # noqa: E731
+    numbers = max(0, cells - texts - formulas)
+    jobs = [(str(folder / f"raw{i:06d}.xlsx"), sheets, per(texts), per(formulas), per(numbers))
+            for i in range(files)]
     start = time.perf_counter()
     if workers <= 1:
         for job in jobs:
@@ -80,7 +95,7 @@ def main() -> None:
     cores = os.cpu_count() or 1
     print(f"cores: {cores}")
     print(f"{'N':>7} {'workers':>7} {'batch s':>8} {'wb/s':>7} {'raw s':>7} {'raw wb/s':>8} "
-          f"{'ratio':>6} {'sheets':>6} {'cells':>6} {'parent MB':>9} {'worker MB':>9}")
+          f"{'ratio':>6} {'sheets':>6} {'cells':>6} {'text':>5} {'fmla':>5} {'parent MB':>9} {'worker MB':>9}")
     for n in args.holders:
         tmp = Path(tempfile.mkdtemp(prefix=f"cpdi-bench-{n}-"))
         try:
@@ -96,13 +111,14 @@ def main() -> None:
                 batch_s = time.perf_counter() - start
                 books = report.workbooks
                 sample = [shape_of(p) for p in books[:: max(1, len(books) // 200)]]
-                sheets = round(statistics.mean(s for s, _ in sample))
-                cells = round(statistics.mean(c for _, c in sample))
-                raw_s = raw_dump(tmp / f"raw{workers}", len(books), sheets, cells, workers)
+                sheets, cells, texts, formulas = (round(statistics.mean(x[i] for x in sample))
+                                                  for i in range(4))
+                raw_s = raw_dump(tmp / f"raw{workers}", len(books), sheets, cells, texts, formulas,
+                                 workers)
                 parent = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
                 child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
                 print(f"{n:>7} {workers:>7} {batch_s:>8.1f} {len(books) / batch_s:>7.1f} {raw_s:>7.1f} "
-                      f"{len(books) / raw_s:>8.1f} {batch_s / raw_s:>6.2f} {sheets:>6} {cells:>6} "
+                      f"{len(books) / raw_s:>8.1f} {batch_s / raw_s:>6.2f} {sheets:>6} {cells:>6} {texts:>5} {formulas:>5} "
                       f"{parent:>9.0f} {child:>9.0f}", flush=True)
                 shutil.rmtree(tmp / f"raw{workers}", ignore_errors=True)
         finally:
