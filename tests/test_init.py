@@ -263,3 +263,15 @@ def test_round_trip_a_filled_in_workbook(blank, engine, monkeypatch):
     assert frame.groupby("lot_id")["tax_year"].max().to_dict() == {"000101": 2025, "000102": 2025}
     matured = frame[frame["tax_year"] == 2025]
     assert (matured["disposition_date"].astype(str) == "2025-12-31").all()
+
+    # … and through `cpdi workpapers`, as a preparer would run it on the filled workbook
+    from cpdi.cli import main as cli_main
+
+    out = blank.parent / f"workpapers-{engine}"
+    assert cli_main(["workpapers", str(blank), "--year", "2025", "--out", str(out), "--quiet",
+                     "--workers", "1", "--prepared", "2026-01-15"]) == 0
+    assert sorted(p.name for p in out.glob("*.xlsx")) == ["H1_2025.xlsx", "H2_2025.xlsx", "summary_2025.xlsx"]
+    cover = openpyxl.load_workbook(out / "H1_2025.xlsx", data_only=True)["Cover"]
+    texts = {str(c.value) for row in cover.iter_rows() for c in row if c.value is not None}
+    assert "Alvarez Family Trust" in texts and "*****5678" in texts
+    assert not any("012345678" in t for t in texts)
