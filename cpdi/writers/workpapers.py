@@ -265,6 +265,11 @@ class _Sheet:
     def link(self, row: int, col: int, sheet: str, text: str, fmt=None) -> None:
         self._put(row, col, ("u", f"internal:{_quote(sheet)}!A1", text, fmt))
 
+    def column_headers(self, row: int, layout, year: int, fmt) -> None:
+        """A table's column headers, in the template's order and wording."""
+        for cid in layout.order:
+            self.header_text(row, layout.index(cid), layout.label(cid, year=year), fmt)
+
     def header_text(self, row: int, col: int, value: str, fmt) -> None:
         """A table column header: the row is tall enough for a label wrapped on three lines."""
         self.heights[row] = max(self.heights.get(row, 0), 45)
@@ -567,8 +572,7 @@ def _instrument_sheet(wb: _Workbook, book) -> _InstrumentCells:
 
     # the accrual table: rate is an input, everything else chains from the issue price
     sheet.text(table_section, 0, t.section("instrument_schedule", wb.year), st.section)
-    for cid in layout.order:
-        sheet.header_text(header, col[cid], layout.label(cid, year=wb.year), st.header)
+    sheet.column_headers(header, layout, wb.year, st.header)
     daily_refs, projected_refs = {}, {}
     for index, p in enumerate(periods):
         r = first + index
@@ -718,8 +722,7 @@ def _lot_sheet(wb: _Workbook, ledger: LotLedger, row: LotYear, book, inst: _Inst
     c = {cid: layout.index(cid) for cid in layout.order}
     sheet.text(r, 0, t.section("lot_accrual", year), st.section)
     r += 1
-    for cid in layout.order:
-        sheet.header_text(r, c[cid], layout.label(cid, year=year), st.header)
+    sheet.column_headers(r, layout, year, st.header)
     r += 1
     segments = [s for s in ledger.segments if s.year == year]
     seg_first = r
@@ -772,8 +775,7 @@ def _lot_sheet(wb: _Workbook, ledger: LotLedger, row: LotYear, book, inst: _Inst
     c = {cid: layout.index(cid) for cid in layout.order}
     sheet.text(r, 0, t.section("lot_payments", year), st.section)
     r += 1
-    for cid in layout.order:
-        sheet.header_text(r, c[cid], layout.label(cid, year=year), st.header)
+    sheet.column_headers(r, layout, year, st.header)
     r += 1
     payments = [p for p in ledger.payments if p.date.year == year]
     pay_first = r
@@ -840,8 +842,7 @@ def _lot_sheet(wb: _Workbook, ledger: LotLedger, row: LotYear, book, inst: _Inst
         c = {cid: layout.index(cid) for cid in layout.order}
         sheet.text(r, 0, t.section("lot_allocations", year), st.section)
         r += 1
-        for cid in layout.order:
-            sheet.header_text(r, c[cid], layout.label(cid, year=year), st.header)
+        sheet.column_headers(r, layout, year, st.header)
         r += 1
         point_first = r
         holding = ledger.holding
@@ -1113,8 +1114,7 @@ def _lots_sheet(wb: _Workbook, sheet: _Sheet, lots: list[_LotCells]) -> dict[str
     c = {cid: layout.index(cid) for cid in layout.order}
     wb.title_rows(sheet, t.section("lots_title", year))
     header = 4
-    for cid in layout.order:
-        sheet.header_text(header, c[cid], layout.label(cid, year=year), st.header)
+    sheet.column_headers(header, layout, year, st.header)
     r = header + 1
     first = r
     for lot in lots:
@@ -1215,8 +1215,7 @@ def _cover_sheet(wb: _Workbook, sheet: _Sheet, holder: Holder | None, lots: list
     sheet.text(r, 0, t.section("cover_figures", year), st.section)
     r += 1
     header = r
-    for cid in layout.order:
-        sheet.header_text(r, c[cid], layout.label(cid, year=year), st.header)
+    sheet.column_headers(r, layout, year, st.header)
     r += 1
     section = None
     for section_key, figure, paragraph in COVER_FIGURES:
@@ -1254,8 +1253,7 @@ def _cover_sheet(wb: _Workbook, sheet: _Sheet, holder: Holder | None, lots: list
     else:
         layout = t.tables["problems"]
         pc = {cid: layout.index(cid) for cid in layout.order}
-        for cid in layout.order:
-            sheet.header_text(r, pc[cid], layout.label(cid, year=year), st.header)
+        sheet.column_headers(r, layout, year, st.header)
         r += 1
         tin = holder.tin if holder else ""
         for problem in problems:
@@ -1467,8 +1465,7 @@ def write_summary_workbook(
             c = {cid: layout.index(cid) for cid in layout.order}
             sheet.text(7, 0, t.section("summary_table", year), st.section)
             header = 8
-            for cid in layout.order:
-                sheet.header_text(header, c[cid], layout.label(cid, year=year), st.header)
+            sheet.column_headers(header, layout, year, st.header)
             r = first = header + 1
             for row in rows:
                 for cid in layout.order:
