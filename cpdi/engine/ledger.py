@@ -211,7 +211,7 @@ def lot_ledger(
             positive[seg.year] += pos
             negative[seg.year] += neg
     for on, amount in allocation.at_dates:  # allocations to a payment (b)(9)(i)
-        if holding.holds(on) and on <= holding.last_day:
+        if holding.holds(on):  # only if the lot still holds that payment (spec §6)
             allocated[on.year] += amount
             pos, neg = _split(amount)
             positive[on.year] += pos
