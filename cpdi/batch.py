@@ -97,13 +97,13 @@ def _fingerprint(holder_id: str, lots, state) -> str:
 
 def _holder_task(holder_id: str) -> HolderOutcome:
     """Compute one holder and write their workbook (runs in a worker)."""
-    from cpdi.writers.workpapers import holder_file_name, summary_rows, write_holder_workbook
+    from cpdi.writers.workpapers import summary_rows, write_holder_workbook
 
     state = _STATE
     year = state["year"]
     lots = state["lots_by_holder"].get(holder_id, [])
     fingerprint = _fingerprint(holder_id, lots, state)
-    file_name = holder_file_name(holder_id, year)
+    file_name = state["file_names"][holder_id]
     target = state["out_dir"] / file_name
     if state["resume"] and state["manifest"].get(holder_id) == {"file": file_name, "fingerprint": fingerprint} \
             and target.exists():
@@ -154,6 +154,21 @@ def holders_in_year(portfolio, year: int) -> tuple[dict[str, list], dict[str, li
     return dict(lots_by_holder), dict(problems_by_holder)
 
 
+def workbook_names(holder_ids, year: int) -> dict[str, str]:
+    """Each holder's workbook name; ids whose names would differ only in case (one file on
+    case-insensitive file systems, as on Windows and macOS) get distinguishing hashes."""
+    from cpdi.writers.workpapers import holder_file_name
+
+    names = {h: holder_file_name(h, year) for h in holder_ids}
+    by_folded: dict[str, list[str]] = defaultdict(list)
+    for holder_id, name in names.items():
+        by_folded[name.casefold()].append(holder_id)
+    for clash in (ids for ids in by_folded.values() if len(ids) > 1):
+        for holder_id in clash:
+            names[holder_id] = holder_file_name(holder_id, year, distinguish=True)
+    return names
+
+
 def _load_manifest(out_dir: Path) -> dict:
     path = out_dir / MANIFEST
     try:
@@ -175,6 +190,7 @@ def run_batch(portfolio, options: BatchOptions) -> BatchReport:
         portfolio, options.tolerance_per_1000, options.accept_residual)
     lots_by_holder, problems_by_holder = holders_in_year(portfolio, options.year)
     holder_ids = sorted(set(lots_by_holder) | set(problems_by_holder))
+    file_names = workbook_names(holder_ids, options.year)
     manifest = _load_manifest(out_dir) if options.resume else {}
     manifest_entries = manifest.get("holders", {}) if manifest.get("year") == options.year else {}
 
@@ -183,7 +199,7 @@ def run_batch(portfolio, options: BatchOptions) -> BatchReport:
         portfolio=portfolio, books=books, year=options.year, out_dir=out_dir,
         template=template, template_digest=template_digest(template), prepared=prepared,
         lots_by_holder=lots_by_holder, problems_by_holder=problems_by_holder,
-        resume=options.resume,
+        resume=options.resume, file_names=file_names,
         manifest={h: {"file": e["file"], "fingerprint": e["fingerprint"]} for h, e in manifest_entries.items()},
         manifest_summary={h: e.get("summary", []) for h, e in manifest_entries.items()},
         options_key=(options.tolerance_per_1000, tuple(sorted(options.accept_residual))),

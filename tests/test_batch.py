@@ -137,3 +137,11 @@ def test_progress_lines_when_not_a_terminal(tmp_path, capsys):
                  "--prepared", PREPARED, "--quiet"])
     assert code == 0
     assert "holders (" not in capsys.readouterr().err
+
+
+def test_ids_differing_only_in_case_get_distinct_file_names():
+    """On a case-insensitive file system h-1 and H-1 would overwrite each other."""
+    names = batch.workbook_names(["H-1", "h-1", "H-2"], 2025)
+    assert names["H-2"] == "H-2_2025.xlsx"
+    assert len({n.casefold() for n in names.values()}) == 3
+    assert names["H-1"].startswith("H-1--") and names["h-1"].startswith("h-1--")

@@ -93,7 +93,7 @@ _WINDOWS_RESERVED = {
 }
 
 
-def holder_file_name(holder_id: str, year: int) -> str:
+def holder_file_name(holder_id: str, year: int, distinguish: bool = False) -> str:
     """A file name for a holder's workbook that is safe on any file system, e.g.
     ``"H-1001_2025.xlsx"``.
 
@@ -101,7 +101,8 @@ def holder_file_name(holder_id: str, year: int) -> str:
     hyphen, no ``..``, no path separator, no Windows device name, at most 100 characters.  An id
     that had to be changed or shortened gets ``--`` and 12 hex digits of its SHA-256, so two
     different ids never share a name (an id that already ends like that is hashed too).  File
-    systems that ignore case still see ``h-1`` and ``H-1`` as one name."""
+    systems that ignore case would still see ``h-1`` and ``H-1`` as one name: ``distinguish``
+    adds the hash anyway, and the batch asks for it for ids that differ only in case."""
     holder_id = str(holder_id)
     suffix = f"_{year}.xlsx"
     safe = _UNSAFE_FILE_CHARS.sub("_", holder_id)
@@ -111,7 +112,8 @@ def holder_file_name(holder_id: str, year: int) -> str:
     if safe.split(".")[0].lower() in _WINDOWS_RESERVED:  # CON, NUL, COM1 … even with a suffix
         safe = "_" + safe
     changed = (
-        safe != holder_id
+        distinguish
+        or safe != holder_id
         or not safe
         or _HASHED_STEM.search(safe) is not None
         or len(safe) + len(suffix) > FILE_NAME_LIMIT
