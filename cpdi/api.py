@@ -219,14 +219,18 @@ def compute(
     accept_residual: Iterable[str] = (),
     books: dict[str, InstrumentBook] | None = None,
     lots: Iterable[Lot] | None = None,
+    on_lot=None,
 ) -> LedgerResult:
     """Every valid lot's ledger from its acquisition year through ``through_year`` (or its
     disposition year).  Lots the readers rejected, lots on an unusable schedule and lots the
-    engine cannot compute are reported in ``problems``; the rest are computed."""
+    engine cannot compute are reported in ``problems``; the rest are computed.  ``on_lot``, if
+    given, is called once per lot (progress)."""
     books = books if books is not None else instrument_books(portfolio, tolerance_per_1000, accept_residual)
     result = LedgerResult(through_year, books=books)
     result.problems.extend(portfolio.problems)
     for lot in portfolio.lots if lots is None else lots:
+        if on_lot is not None:
+            on_lot()
         if lot.acquisition_date > date(through_year, 12, 31):
             continue
         book = books.get(lot.instrument_id)

@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.add_argument("--through-year", required=True, type=int, metavar="YYYY")
     p.add_argument("--out", required=True, metavar="results.csv")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
 
     p = commands.add_parser("workpapers", help="one Excel workpaper per holder, a summary and an exceptions report")
     _add_common(p)
@@ -169,8 +170,13 @@ def cmd_compute(args) -> int:
     from cpdi import api
     from cpdi.writers.results import write_results_csv
 
+    from cpdi.progress import Progress
+
     portfolio = _load(args)
-    result = api.compute(portfolio, args.through_year, args.tolerance, args.accept_residual)
+    progress = Progress(len(portfolio.lots), "lots", quiet=args.quiet or len(portfolio.lots) < 5000)
+    result = api.compute(portfolio, args.through_year, args.tolerance, args.accept_residual,
+                         on_lot=progress.advance)
+    progress.close()
     written = write_results_csv(result.rows, args.out)
     _print_problems(result.problems)
     lots_failed = len({p.lot_id for p in result.problems if p.lot_id})
