@@ -267,6 +267,13 @@ class _Sheet:
     def link(self, row: int, col: int, sheet: str, text: str, fmt=None) -> None:
         self._put(row, col, ("u", f"internal:{_quote(sheet)}!A1", text, fmt))
 
+    def start_table(self, row: int, title: str, layout, year: int, styles) -> tuple[dict, int]:
+        """A section title, then the table's column headers under it.  Returns the column of
+        each column id and the first data row."""
+        self.text(row, 0, title, styles.section)
+        self.column_headers(row + 1, layout, year, styles.header)
+        return {cid: layout.index(cid) for cid in layout.order}, row + 2
+
     def column_headers(self, row: int, layout, year: int, fmt) -> None:
         """A table's column headers, in the template's order and wording."""
         for cid in layout.order:
@@ -721,11 +728,7 @@ def _lot_sheet(wb: _Workbook, ledger: LotLedger, row: LotYear, book, inst: _Inst
 
     # -- accrual: one row per held piece of an accrual period ----------------------------------
     layout = t.tables["accrual"]
-    c = {cid: layout.index(cid) for cid in layout.order}
-    sheet.text(r, 0, t.section("lot_accrual", year), st.section)
-    r += 1
-    sheet.column_headers(r, layout, year, st.header)
-    r += 1
+    c, r = sheet.start_table(r, t.section("lot_accrual", year), layout, year, st)
     segments = [s for s in ledger.segments if s.year == year]
     seg_first = r
     accrued_values, alloc_values = [], []
@@ -774,11 +777,7 @@ def _lot_sheet(wb: _Workbook, ledger: LotLedger, row: LotYear, book, inst: _Inst
 
     # -- payments received and their adjustments -------------------------------------------
     layout = t.tables["payments"]
-    c = {cid: layout.index(cid) for cid in layout.order}
-    sheet.text(r, 0, t.section("lot_payments", year), st.section)
-    r += 1
-    sheet.column_headers(r, layout, year, st.header)
-    r += 1
+    c, r = sheet.start_table(r, t.section("lot_payments", year), layout, year, st)
     payments = [p for p in ledger.payments if p.date.year == year]
     pay_first = r
     final_projected_ref = None
@@ -841,11 +840,7 @@ def _lot_sheet(wb: _Workbook, ledger: LotLedger, row: LotYear, book, inst: _Inst
     point_values = []
     if ledger.allocation.at_dates:
         layout = t.tables["allocations"]
-        c = {cid: layout.index(cid) for cid in layout.order}
-        sheet.text(r, 0, t.section("lot_allocations", year), st.section)
-        r += 1
-        sheet.column_headers(r, layout, year, st.header)
-        r += 1
+        c, r = sheet.start_table(r, t.section("lot_allocations", year), layout, year, st)
         point_first = r
         holding = ledger.holding
         for on, amount in ledger.allocation.at_dates:
