@@ -1,10 +1,13 @@
 """Input problems: every one names the file, row and column, what is wrong and what would fix
-it (formats.md, "Commands"; style §7).  Readers collect them all instead of stopping at the
-first; the CLI prints one line each on stderr."""
+it (docs/formats.md, "Commands").  Readers collect them all instead of stopping at the
+first; the CLI prints one line each on stderr.  What a problem or an error prints never carries a
+full taxpayer id, and shows control characters escaped (``cpdi.writers.privacy.message_safe``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from cpdi.writers.privacy import message_safe, scrub_problem_value, scrub_text
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,9 @@ class Problem:
     instrument_id: str | None = None
 
     def __str__(self) -> str:
+        """One line for stderr: where, the value, what is wrong and the fix.  Taxpayer ids are
+        masked (a ``tin`` column's value whole; anything TIN-shaped elsewhere) and control
+        characters shown as ``\\xNN``, so a value can neither leak an id nor forge a line."""
         where = self.file
         if self.row is not None:
             where += f" row {self.row}"
@@ -36,15 +42,19 @@ class Problem:
             where += f", column {self.column}"
         text = f"{where}: "
         if self.value is not None:
-            text += f"{self.value!r}: "
+            text += f"{scrub_problem_value(self.value, self.column)!r}: "
         text += self.message
         if self.fix:
             text += f"; {self.fix}"
-        return text
+        return message_safe(text)
 
 
 class CpdiError(Exception):
-    """Base of the few named exceptions cpdi raises."""
+    """Base of the few named exceptions cpdi raises.  Its text is scrubbed of taxpayer ids
+    (``cpdi.writers.privacy.scrub_text``): it is what the command line prints."""
+
+    def __str__(self) -> str:
+        return scrub_text(super().__str__())
 
 
 class InputError(CpdiError):

@@ -1,7 +1,7 @@
-"""Holder workpapers (issue "Holder-level Excel workpapers a reviewer can audit cell by cell").
+"""Holder workpapers: Excel workbooks a reviewer can audit cell by cell.
 
-The proof of a workpaper is that a real spreadsheet engine recomputes the engine's numbers
-(style §5): every workbook below is recalculated by LibreOffice (shared/tools/recalc-xlsx, one
+The proof of a workpaper is that a real spreadsheet engine recomputes the engine's numbers:
+every workbook below is recalculated by LibreOffice (tests/recalc.py, one
 call for the whole batch) and every numeric cell of the recalculated copy must equal the value
 cached in the original, and the key cells must equal the engine's ledger, within a cent.  Then
 the hostile-input cases: formula injection, taxpayer ids, file and sheet names from ids, custom
@@ -15,8 +15,6 @@ import dataclasses
 import json
 import pickle
 import re
-import shutil
-import subprocess
 import time
 import warnings
 import zipfile
@@ -41,8 +39,8 @@ from cpdi.writers.workpapers import (
     holder_file_name, mask_tin, summary_rows, write_exceptions_csv, write_holder_workbook,
     write_summary_workbook,
 )
+from recalc import recalculate
 
-RECALC = Path(__file__).resolve().parents[2] / "shared" / "tools" / "recalc-xlsx"
 PREPARED = date(2026, 2, 15)
 CENT = 0.01
 SYNTHETIC_SEEDS = (3, 7, 11, 19, 23)
@@ -111,11 +109,7 @@ def case(path: Path, year: int, ledgers) -> Case:
 
 # -- the batch recalculated once by LibreOffice ------------------------------------------------------
 @pytest.fixture(scope="module")
-def recalculated(tmp_path_factory):
-    if shutil.which("soffice") is None:
-        pytest.skip("LibreOffice (soffice) is not installed: the workbooks cannot be recalculated")
-    if not RECALC.exists():
-        pytest.skip(f"the recalculation tool is missing: {RECALC}")
+def recalculated(tmp_path_factory, libreoffice):  # libreoffice: skips, or fails under CI, without it
     out = tmp_path_factory.mktemp("workpapers")
     template = load_template()
     cases: list[Case] = []
@@ -181,10 +175,10 @@ def recalculated(tmp_path_factory):
     book.close()
 
     files = [str(c.path) for c in cases] + [str(canary)]
-    assert len({Path(f).name for f in files}) == len(files), "recalc-xlsx needs distinct file names"
+    assert len({Path(f).name for f in files}) == len(files), "recalculate needs distinct file names"
     recalc_dir = out / "recalculated"
-    run = subprocess.run([str(RECALC), str(recalc_dir), *files], capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, run.stderr
+    copies = recalculate(files, recalc_dir, soffice=libreoffice, timeout=900)  # raises on any failure
+    assert sorted(copies.values()) == sorted(recalc_dir / Path(f).name for f in files)
     assert open_book(recalc_dir / "canary.xlsx").active["A1"].value == 2, "LibreOffice did not recalculate"
     return cases, recalc_dir
 

@@ -1,5 +1,10 @@
-"""The results ledger CSV (formats.md, "Output: the results ledger"): one row per lot per tax
-year, the contract's columns in the contract's order, dollar amounts unrounded to six decimals."""
+"""The results ledger CSV (docs/formats.md, "Output: the results ledger"): one row per lot per tax
+year, the contract's columns in the contract's order, dollar amounts unrounded to six decimals.
+
+Text cells (``holder_id``, ``lot_id``, ``instrument_id``) go through
+``cpdi.writers.privacy.csv_safe``: no full taxpayer id, no control characters, and an id a
+spreadsheet would run as a formula (``=HYPERLINK(…)``, ``@SUM(1)``, ``+1+2``) starts with an
+apostrophe.  Numbers and dates are written as they are (a plain number is never a formula)."""
 
 from __future__ import annotations
 
@@ -10,10 +15,12 @@ from typing import Iterable
 
 from cpdi.engine.ledger import LEDGER_COLUMNS, LotYear, ledger_row_values
 from cpdi.writers.atomic import atomic_text
+from cpdi.writers.privacy import csv_safe
 
 
 def format_cell(value) -> str:
-    """Text of one ledger cell: dates ISO, money with six decimals (never ``-0.000000``)."""
+    """Text of one ledger cell: dates ISO, money with six decimals (never ``-0.000000``), text
+    made safe for a spreadsheet (``csv_safe``)."""
     if value is None:
         return ""
     if isinstance(value, date):
@@ -25,7 +32,7 @@ def format_cell(value) -> str:
     if isinstance(value, float):
         text = f"{value:.6f}"
         return "0.000000" if text == "-0.000000" else text
-    return str(value)
+    return csv_safe(value)
 
 
 def write_results_csv(rows: Iterable[LotYear], target: str | os.PathLike) -> int:

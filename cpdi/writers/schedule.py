@@ -1,5 +1,9 @@
 """``cpdi schedule`` output: the per-period accrual table and interest per calendar year, as CSV
-or a formatted .xlsx sheet (formats.md, Commands)."""
+or a formatted .xlsx sheet (docs/formats.md, Commands).
+
+Text goes through ``cpdi.writers.privacy``: CSV text cells through ``csv_safe`` (via
+``format_cell``: no formula, no control character, no full taxpayer id), workbook text (the title,
+from the instrument's id and description) through ``xlsx_safe_text`` and ``write_string``."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from cpdi.writers.atomic import atomic_path, atomic_text
+from cpdi.writers.privacy import csv_safe, xlsx_safe_text
 from cpdi.writers.results import format_cell
 
 MONEY_COLUMNS = {
@@ -21,7 +26,7 @@ MONEY_COLUMNS = {
 def _write_csv(frame: pd.DataFrame, target: Path) -> None:
     with atomic_text(target) as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(frame.columns)
+        writer.writerow([csv_safe(c) for c in frame.columns])
         for values in frame.itertuples(index=False):
             writer.writerow([_cell(v) for v in values])
 
@@ -59,11 +64,24 @@ def _write_xlsx(periods: pd.DataFrame, years: pd.DataFrame, target: Path, title:
         money = book.add_format({"num_format": "#,##0.0000;(#,##0.0000)"})
         rate = book.add_format({"num_format": "0.000000%"})
         day = book.add_format({"num_format": "yyyy-mm-dd"})
+        plain = []  # a default-font format, made only if a text needs the rich-string escape
+
+        def text(sheet, row, col, value, fmt=None):
+            """Literal text: scrubbed, and never XlsxWriter's raw rich string (``<r>…</r>``)."""
+            value = xlsx_safe_text(value)
+            if value.startswith("<r>") and value.endswith("</r>"):
+                if not plain:
+                    plain.append(book.add_format({}))
+                parts = ["<", plain[0], value[1:]] + ([fmt] if fmt is not None else [])
+                sheet.write_rich_string(row, col, *parts)
+            else:
+                sheet.write_string(row, col, value, fmt)
+
         for name, frame in (("accrual schedule", periods), ("by calendar year", years)):
             sheet = book.add_worksheet(name)
-            sheet.write(0, 0, title, title_fmt)
+            text(sheet, 0, 0, title, title_fmt)
             for col, header in enumerate(frame.columns):
-                sheet.write(2, col, header.replace("_", " "), bold)
+                text(sheet, 2, col, header.replace("_", " "), bold)
                 width = 12
                 fmt = None
                 if header in MONEY_COLUMNS:
@@ -78,7 +96,7 @@ def _write_xlsx(periods: pd.DataFrame, years: pd.DataFrame, target: Path, title:
                     if hasattr(value, "isoformat"):
                         sheet.write_datetime(r, col, pd.Timestamp(value).to_pydatetime())
                     elif isinstance(value, str):
-                        sheet.write_string(r, col, value)
+                        text(sheet, r, col, value)
                     else:
                         sheet.write_number(r, col, float(value))
             sheet.freeze_panes(3, 0)

@@ -1,10 +1,10 @@
 """Holder workpapers: one .xlsx per holder and tax year that a preparer files with the return and
-a reviewer ties out cell by cell (formats.md, ``cpdi workpapers``; method §3–§9).
+a reviewer ties out cell by cell (docs/formats.md, ``cpdi workpapers``; method §3–§9).
 
 Every computed number is a **live formula** over inputs visible in the workbook, written with
 the engine's own value cached beside it, so any viewer shows numbers and a spreadsheet engine
-recomputes them (style §5: the proof of the workpaper is that Excel or LibreOffice recomputes
-the engine's numbers).  Inputs — schedule amounts, actual payments, the lot, values carried
+recomputes them (the proof of the workpaper is that Excel or LibreOffice recomputes the
+engine's numbers).  Inputs — schedule amounts, actual payments, the lot, values carried
 from the ledger of earlier years — are blue; formulas are black.
 
 Sheets of a holder workbook::
@@ -19,8 +19,11 @@ Sheets of a holder workbook::
                   (b)(7)(iii) and the disposition (b)(7)(iv)–(v), (b)(8)
 
 Everything read from the inputs is written as text with ``write_string`` (never parsed as a
-formula, number or link); workbooks are written atomically and byte-identically for the same
-inputs (fixed document dates, no clock).  The layout is planned into a per-sheet buffer and
+formula, number or link), and every piece of text — cells, sheet names, headers, footers,
+document properties, file names — goes through ``cpdi.writers.privacy`` on its way out, so no
+full taxpayer id is ever written (``_Sheet.flush`` is the one path cell text takes).  Workbooks
+are written atomically and byte-identically for the same inputs (fixed document dates, no
+clock).  The layout is planned into a per-sheet buffer and
 written row by row; the workbook is assembled in memory and zipped once.
 """
 
@@ -28,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -45,6 +47,10 @@ from cpdi.engine.ledger import LotLedger, LotYear, contingent_payment_remains
 from cpdi.model import Holder
 from cpdi.problems import CpdiError, Problem
 from cpdi.writers.atomic import atomic_path, atomic_text
+from cpdi.writers.privacy import (  # noqa: F401  (mask_tin, _TIN_SHAPED: re-exported)
+    _TIN_SHAPED, csv_safe, mask_tin, safe_file_stem, scrub_problem_value, scrub_text,
+    short_hash, xlsx_safe_text,
+)
 from cpdi.writers.template import Template, load_template
 
 if TYPE_CHECKING:  # cpdi.api imports pandas; the writer does not need it at run time
@@ -102,10 +108,15 @@ def holder_file_name(holder_id: str, year: int, distinguish: bool = False) -> st
     that had to be changed or shortened gets ``--`` and 12 hex digits of its SHA-256, so two
     different ids never share a name (an id that already ends like that is hashed too).  File
     systems that ignore case would still see ``h-1`` and ``H-1`` as one name: ``distinguish``
-    adds the hash anyway, and the batch asks for it for ids that differ only in case."""
+    adds the hash anyway, and the batch asks for it for ids that differ only in case.
+
+    A file name never carries a full taxpayer id: an id that holds anything shaped like one
+    (``cpdi.writers.privacy``) is masked first, ``123-45-6789`` → ``_____6789--<hash>_2025.xlsx``,
+    and so always gets the hash that keeps it apart from other ids ending in the same digits."""
     holder_id = str(holder_id)
     suffix = f"_{year}.xlsx"
-    safe = _UNSAFE_FILE_CHARS.sub("_", holder_id)
+    shown, masked = safe_file_stem(holder_id)
+    safe = _UNSAFE_FILE_CHARS.sub("_", shown)
     safe = re.sub(r"\.{2,}", lambda m: "_" * len(m.group()), safe)
     if safe[:1] in (".", "-"):
         safe = "_" + safe[1:]
@@ -113,6 +124,7 @@ def holder_file_name(holder_id: str, year: int, distinguish: bool = False) -> st
         safe = "_" + safe
     changed = (
         distinguish
+        or masked
         or safe != holder_id
         or not safe
         or _HASHED_STEM.search(safe) is not None
@@ -120,21 +132,10 @@ def holder_file_name(holder_id: str, year: int, distinguish: bool = False) -> st
     )
     if not changed:
         return safe + suffix
-    digest = hashlib.sha256(holder_id.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    digest = short_hash(holder_id, 12)
     room = FILE_NAME_LIMIT - len(suffix) - 2 - len(digest)
     stem = safe[:room] or "holder"
     return f"{stem}--{digest}{suffix}"
-
-
-def mask_tin(tin: str) -> str:
-    """A taxpayer id with only its last four digits visible: ``"123-45-6789"`` →
-    ``"*****6789"``.  An id of four digits or fewer is masked whole; no id → ``""``."""
-    if not tin or not str(tin).strip():
-        return ""
-    digits = re.sub(r"\D", "", str(tin))
-    if len(digits) <= 4:
-        return "*" * max(len(digits), 4)
-    return "*" * (len(digits) - 4) + digits[-4:]
 
 
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\\x00-\x1f\x7f]")
@@ -224,11 +225,15 @@ class _Styles:
 
 # -- a buffered worksheet -------------------------------------------------------------------------
 class _Sheet:
-    """A worksheet whose cells are planned in any order and written row by row at the end.  Text always goes through ``write_string``."""
+    """A worksheet whose cells are planned in any order and written row by row at the end.
+    Text always goes through ``xlsx_safe_text`` (no full taxpayer id: any TIN shape, and the
+    holder's own ``tin`` in any spelling, is masked) and then ``write_string``, in ``flush``:
+    the one path every text cell takes."""
 
-    def __init__(self, book, name: str):
+    def __init__(self, book, name: str, tin: str = ""):
         self.ws = book.add_worksheet(name, worksheet_class=_PlainFormulaWorksheet)
         self.name = name
+        self.tin = tin
         self.quoted = _quote(name)
         self.rows: dict[int, dict[int, tuple]] = {}
         self.heights: dict[int, float] = {}
@@ -292,7 +297,7 @@ class _Sheet:
         return f"{self.quoted}!{_cell(row, col)}"
 
     def flush(self, plain_format) -> None:
-        ws = self.ws
+        ws, tin = self.ws, self.tin
         for row in sorted(self.rows):
             if row in self.heights:
                 ws.set_row(row, self.heights[row])
@@ -301,7 +306,7 @@ class _Sheet:
                 entry = cells[col]
                 kind = entry[0]
                 if kind == "s":
-                    _write_text(ws, row, col, entry[1], entry[2], plain_format)
+                    _write_text(ws, row, col, xlsx_safe_text(entry[1], tin), entry[2], plain_format)
                 elif kind == "n":
                     ws.write_number(row, col, entry[1], entry[2])
                 elif kind == "f":
@@ -313,21 +318,22 @@ class _Sheet:
                 elif kind == "_":
                     ws.write_blank(row, col, None, entry[1])
                 elif kind == "u":
-                    if entry[2].startswith("<r>") and entry[2].endswith("</r>"):
-                        _write_text(ws, row, col, entry[2], entry[3], plain_format)
+                    text = xlsx_safe_text(entry[2], tin)
+                    if text.startswith("<r>") and text.endswith("</r>"):
+                        _write_text(ws, row, col, text, entry[3], plain_format)
                     else:
-                        ws.write_url(row, col, entry[1], entry[3], string=entry[2])
+                        ws.write_url(row, col, entry[1], entry[3], string=text)
                 elif kind == "m":
                     ws.merge_range(row, col, row, entry[1], "", entry[3])
-                    _write_text(ws, row, col, entry[2], entry[3], plain_format)
+                    _write_text(ws, row, col, xlsx_safe_text(entry[2], tin), entry[3], plain_format)
         self.rows.clear()
 
 
 def _write_text(ws, row: int, col: int, text: str, fmt, plain_format) -> None:
-    """Write ``text`` as literal text.  XlsxWriter copies a string that starts with ``<r>`` and
-    ends with ``</r>`` into the XML unescaped (it takes it for a prepared rich string), so
-    such a string is written as a two-piece rich string instead, which is escaped and reads
-    back as the same text."""
+    """Write ``text`` (already through ``xlsx_safe_text``) as literal text.  XlsxWriter copies
+    a string that starts with ``<r>`` and ends with ``</r>`` into the XML unescaped (it takes it
+    for a prepared rich string), so such a string is written as a two-piece rich string
+    instead, which is escaped and reads back as the same text."""
     if text.startswith("<r>") and text.endswith("</r>"):
         if fmt is None:
             ws.write_rich_string(row, col, "<", plain_format, text[1:])
@@ -378,20 +384,26 @@ FIGURES_DISPOSITION = (
 class _Workbook:
     """One holder's workbook while it is being planned."""
 
-    def __init__(self, book, template: Template, holder_id: str, year: int, prepared: date):
+    def __init__(self, book, template: Template, holder_id: str, year: int, prepared: date,
+                 tin: str = ""):
         self.book = book
         self.t = template
         self.holder_id = holder_id
+        self.tin = tin  # the holder's own taxpayer id: masked in any spelling wherever it appears
         self.year = year
         self.prepared = prepared
         self.styles = _Styles(book, template)
         self.plain = book.add_format({})
         self.names = _SheetNames()
         self.sheets: list[_Sheet] = []
-        self.ref = template.workpaper_ref(holder_id, year)
+        self.ref = self.safe(template.workpaper_ref(holder_id, year))
+
+    def safe(self, text) -> str:
+        """Text for anything but a cell (sheet names, headers, properties): no full TIN."""
+        return xlsx_safe_text(text, self.tin)
 
     def add_sheet(self, wanted: str) -> _Sheet:
-        sheet = _Sheet(self.book, self.names.make(wanted))
+        sheet = _Sheet(self.book, self.names.make(self.safe(wanted)), self.tin)
         self.sheets.append(sheet)
         return sheet
 
@@ -410,8 +422,8 @@ class _Workbook:
             "firm": self.t.firm_name, "title": self.t.title_for(self.year), "ref": self.ref,
             "sheet": sheet.name, "holder_id": self.holder_id, "year": self.year,
         }
-        ws.set_header(_header_footer(self.t.header, values))
-        ws.set_footer(_header_footer(self.t.footer, values))
+        ws.set_header(self.safe(_header_footer(self.t.header, values)))
+        ws.set_footer(self.safe(_header_footer(self.t.footer, values)))
 
     def title_rows(self, sheet: _Sheet, title: str) -> None:
         sheet.text(0, 0, self.t.firm_name, self.styles.title)
@@ -641,7 +653,7 @@ def _aip_chart(wb: _Workbook, sheet: _Sheet, header: int, first: int, last: int,
     line.combine(bars)
     # a literal title (the section title from the template): LibreOffice shows a title that
     # refers to a cell as "Chart Title"
-    line.set_title({"name": wb.t.section("instrument_chart", wb.year), "name_font": {"size": 11}})
+    line.set_title({"name": wb.safe(wb.t.section("instrument_chart", wb.year)), "name_font": {"size": 11}})
     line.set_x_axis({"date_axis": True, "num_format": "yyyy-mm", "num_font": {"rotation": -45}})
     line.set_y_axis({"num_format": "#,##0"})
     bars.set_y2_axis({"num_format": "#,##0"})
@@ -1259,33 +1271,20 @@ def _cover_sheet(wb: _Workbook, sheet: _Sheet, holder: Holder | None, lots: list
                 where += f" row {problem.row}"
             if problem.column:
                 where += f", column {problem.column}"
-            value = _scrub(problem.value, problem.column, tin)
+            value = scrub_problem_value(problem.value, problem.column, tin)
             sheet.text(r, pc["where"], where, st.text)
             sheet.text(r, pc["value"], value, st.text_input)
-            sheet.text(r, pc["message"], _scrub(problem.message, None, tin), st.text)
-            sheet.text(r, pc["fix"], _scrub(problem.fix, None, tin), st.note)
+            sheet.text(r, pc["message"], scrub_text(problem.message, tin), st.text)
+            sheet.text(r, pc["fix"], scrub_text(problem.fix, tin), st.note)
             r += 1
     widths = list(t.widths["cover"])
     wb.print_setup(sheet, (0, 2), None, widths)
 
 
-_TIN_SHAPED = re.compile(r"(?<![\d-])(?:\d{3}-\d{2}-\d{4}|\d{2}-\d{7})(?![\d-])")
-
-
 def _scrub(text: str | None, column: str | None, tin: str = "") -> str:
-    """Problem text fit for a workpaper or the exceptions file: never a full taxpayer id.  A
-    ``tin`` column's value is masked; in other text the holder's own id (as written, or its
-    digits) and anything shaped like an SSN (123-45-6789) or EIN (12-3456789) is masked."""
-    if text is None:
-        return ""
-    text = str(text)
-    if column is not None and column.strip().lower() == "tin":
-        return mask_tin(text)
-    digits = re.sub(r"\D", "", tin or "")
-    if len(digits) > 4:
-        for form in (tin, digits):
-            text = text.replace(form, mask_tin(tin))
-    return _TIN_SHAPED.sub(lambda m: mask_tin(m.group()), text)
+    """Problem text fit for a workpaper or the exceptions file: never a full taxpayer id
+    (``cpdi.writers.privacy.scrub_problem_value``)."""
+    return scrub_problem_value(text, column, tin)
 
 
 def _holder_problems(problems: Iterable[Problem], holder_id: str, instrument_ids: set[str]) -> list[Problem]:
@@ -1342,7 +1341,7 @@ def write_holder_workbook(
     with atomic_path(target) as tmp:
         book = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
         try:
-            wb = _Workbook(book, template, holder_id, year, prepared)
+            wb = _Workbook(book, template, holder_id, year, prepared, holder.tin if holder else "")
             cover = wb.add_sheet(template.sheet("cover", year=year))
             lots_sheet = wb.add_sheet(template.sheet("lots", year=year))
             instruments = {iid: _instrument_sheet(wb, books[iid]) for iid in instrument_ids}
@@ -1356,9 +1355,9 @@ def write_holder_workbook(
             cover.ws.activate()
             book.set_properties({
                 "title": wb.ref,
-                "subject": template.title_for(year),
-                "author": template.firm_name,
-                "company": template.firm_name,
+                "subject": wb.safe(template.title_for(year)),
+                "author": wb.safe(template.firm_name),
+                "company": wb.safe(template.firm_name),
                 "comments": f"cpdi {__version__} workpapers, tax year {year}",
                 "created": _created(prepared),
             })
@@ -1392,7 +1391,8 @@ def summary_rows(
 ) -> list[dict]:
     """The batch summary's rows: the ledger rows of ``year`` added up per holder and
     instrument, sorted by holder and instrument.  Each row is a plain dict keyed by
-    ``SUMMARY_COLUMNS`` (JSON-friendly, so a batch can keep it in its manifest)."""
+    ``SUMMARY_COLUMNS`` (JSON-friendly, so a batch can keep it in its manifest); its text is
+    already scrubbed (``scrub_text`` with the holder's own TIN: no full taxpayer id)."""
     rows = []
     for holder_id in sorted(ledgers_by_holder):
         by_instrument: dict[str, list[LotYear]] = {}
@@ -1401,14 +1401,15 @@ def summary_rows(
                 if y.tax_year == year:
                     by_instrument.setdefault(y.instrument_id, []).append(y)
         holder = holders.get(holder_id)
+        tin = holder.tin if holder else ""
         for instrument_id in sorted(by_instrument):
             ys = by_instrument[instrument_id]
             sold = [y for y in ys if y.disposition_date is not None]
             held = [y for y in ys if y.disposition_date is None]
             rows.append({
-                "holder_id": holder_id,
-                "name": holder.name if holder else "",
-                "instrument_id": instrument_id,
+                "holder_id": scrub_text(holder_id, tin),
+                "name": scrub_text(holder.name, tin) if holder else "",
+                "instrument_id": scrub_text(instrument_id, tin),
                 "lots": len(ys),
                 "interest_income": sum(y.interest_income for y in ys),
                 "ordinary_loss": sum(y.ordinary_loss for y in ys),
@@ -1491,8 +1492,8 @@ def write_summary_workbook(
             widths = _widths(t, [[SUMMARY_KINDS[cid] for cid in layout.order]])
             wb.print_setup(sheet, (header, header), header + 1, widths)
             book.set_properties({
-                "title": t.section("summary_title", year), "author": t.firm_name,
-                "company": t.firm_name, "comments": f"cpdi {__version__} batch summary",
+                "title": wb.safe(t.section("summary_title", year)), "author": wb.safe(t.firm_name),
+                "company": wb.safe(t.firm_name), "comments": f"cpdi {__version__} batch summary",
                 "created": _created(prepared),
             })
             wb.flush()
@@ -1503,34 +1504,24 @@ def write_summary_workbook(
     return target
 
 
-_CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"[+-]?(\d[\d,]*(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-
-
-def _csv_safe(value) -> str:
-    """Text for the exceptions CSV that a spreadsheet will not run as a formula: a value
-    starting with ``= + - @`` (and not a plain number) gets a leading apostrophe."""
-    if value is None:
-        return ""
-    text = str(value)
-    if text.startswith(_CSV_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
-        return "'" + text
-    return text
+_csv_safe = csv_safe  # the name earlier code and tests know
 
 
 def write_exceptions_csv(target: Path, problems: Iterable[Problem]) -> Path:
     """Every problem of a batch, one per line (atomically): file, row, column, value,
-    message, fix, holder_id, lot_id, instrument_id.  Taxpayer ids are masked (``_scrub``);
-    text that a spreadsheet would take for a formula is prefixed with an apostrophe."""
+    message, fix, holder_id, lot_id, instrument_id.  Every cell goes through
+    ``cpdi.writers.privacy``: taxpayer ids are masked (a ``tin`` column's value whole), text
+    that a spreadsheet would take for a formula is prefixed with an apostrophe, and control
+    characters are dropped."""
     target = Path(target)
     with atomic_text(target) as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(EXCEPTION_COLUMNS)
         for p in problems:
             writer.writerow([
-                _csv_safe(p.file), "" if p.row is None else p.row, _csv_safe(p.column),
-                _csv_safe(None if p.value is None else _scrub(p.value, p.column)),
-                _csv_safe(_scrub(p.message, None)), _csv_safe(_scrub(p.fix, None)),
-                _csv_safe(p.holder_id), _csv_safe(p.lot_id), _csv_safe(p.instrument_id),
+                csv_safe(p.file), "" if p.row is None else p.row, csv_safe(p.column),
+                csv_safe(None if p.value is None else scrub_problem_value(p.value, p.column)),
+                csv_safe(p.message), csv_safe(p.fix),
+                csv_safe(p.holder_id), csv_safe(p.lot_id), csv_safe(p.instrument_id),
             ])
     return target
