@@ -1,13 +1,12 @@
-"""Day counts and the accrual-period rate (spec §2).
+"""Day counts and the accrual-period rate (method §2).
 
 Every known value below names where it comes from:
 
-* "spec §2"   — /work/shared/docs/noncontingent-bond-method.md §2 and the examples in the brief
-                that restate it;
+* "method §2" — docs/method.md §2 (the day counts as cpdi fixes them);
 * "ISDA 4.16(f)" — 2006 ISDA Definitions §4.16(f) "30/360" ("Bond Basis") worked examples
                 (ISDA's spreadsheet 30-360-2006ISDADefs.xls, also the table in QuantLib's
                 test-suite/daycounters.cpp, testThirty360_BondBasis).  §4.16(f) is the same rule
-                as spec §2: D1=31→30; D2=31→30 when D1 > 29; no end-of-February rule;
+                as method §2: D1=31→30; D2=31→30 when D1 > 29; no end-of-February rule;
 * "ISDA 1998" — ISDA memo "EMU and Market Conventions: Recent Developments" (mktc1198),
                 Actual/Actual (ISMA = ICMA) examples, as tabulated in QuantLib's
                 test-suite/daycounters.cpp, testActualActual;
@@ -25,6 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cpdi.engine.daycount import (
+    DayCountError,
     DayCount,
     act_act_icma,
     period_rate,
@@ -36,23 +36,23 @@ D = date
 
 
 # ---------------------------------------------------------------------------------------------
-# 30/360 US bond basis (spec §2)
+# 30/360 US bond basis (method §2)
 # ---------------------------------------------------------------------------------------------
 
 # (start, end, days under 30/360, source)
 THIRTY_360_DAYS = [
-    # spec §2 / the AIG pricing supplement: a regular semiannual period is exactly half a year
-    (D(2007, 7, 20), D(2008, 1, 20), 180, "spec §2, AIG period 1"),
-    # spec §2: D1=31→30, D2=1 stays: 30·2 + (1 − 30) = 31
-    (D(2023, 1, 31), D(2023, 3, 1), 31, "spec §2"),
-    # spec §2: D1=30, D2=31→30 because D1 is 30: 30·2 + 0 = 60
-    (D(2023, 1, 30), D(2023, 3, 31), 60, "spec §2"),
-    # spec §2: D1=28 (not 30/31) so D2=31 stays 31: 30 + 3 = 33 (no end-of-Feb rule)
-    (D(2023, 2, 28), D(2023, 3, 31), 33, "spec §2"),
-    # spec §2: D1=31→30, D2=30: 6·30 = 180 → 0.5
-    (D(2022, 12, 31), D(2023, 6, 30), 180, "spec §2"),
-    # spec §2: D1=30, D2=31→30: 180 → 0.5
-    (D(2023, 6, 30), D(2023, 12, 31), 180, "spec §2"),
+    # method §2 / the AIG pricing supplement: a regular semiannual period is exactly half a year
+    (D(2007, 7, 20), D(2008, 1, 20), 180, "method §2, AIG period 1"),
+    # method §2: D1=31→30, D2=1 stays: 30·2 + (1 − 30) = 31
+    (D(2023, 1, 31), D(2023, 3, 1), 31, "method §2"),
+    # method §2: D1=30, D2=31→30 because D1 is 30: 30·2 + 0 = 60
+    (D(2023, 1, 30), D(2023, 3, 31), 60, "method §2"),
+    # method §2: D1=28 (not 30/31) so D2=31 stays 31: 30 + 3 = 33 (no end-of-Feb rule)
+    (D(2023, 2, 28), D(2023, 3, 31), 33, "method §2"),
+    # method §2: D1=31→30, D2=30: 6·30 = 180 → 0.5
+    (D(2022, 12, 31), D(2023, 6, 30), 180, "method §2"),
+    # method §2: D1=30, D2=31→30: 180 → 0.5
+    (D(2023, 6, 30), D(2023, 12, 31), 180, "method §2"),
     # hand: D1=29 so D2=31 stays: 30 + (31 − 29) = 32
     (D(2023, 4, 29), D(2023, 5, 31), 32, "hand: Apr 29 → May 31"),
     # ISDA 4.16(f) Example 1: end dates not involving end of February
@@ -97,7 +97,7 @@ def test_thirty_360_known_values(start, end, days, source):
 
 
 def test_thirty_360_aig_period_is_exactly_half_a_year():
-    # spec §2: 2007-07-20 → 2008-01-20 = 0.5 exactly (AIG CMS Curve Notes, 30/360 semiannual)
+    # method §2: 2007-07-20 → 2008-01-20 = 0.5 exactly (AIG CMS Curve Notes, 30/360 semiannual)
     assert thirty_360_us(D(2007, 7, 20), D(2008, 1, 20)) == 0.5
 
 
@@ -106,12 +106,12 @@ def test_thirty_360_aig_period_is_exactly_half_a_year():
     [(D(2022, 12, 31), D(2023, 6, 30)), (D(2023, 6, 30), D(2023, 12, 31))],
 )
 def test_thirty_360_half_years_ending_on_month_ends(start, end):
-    # spec §2: Dec 31 → Jun 30 and Jun 30 → Dec 31 are each exactly 0.5
+    # method §2: Dec 31 → Jun 30 and Jun 30 → Dec 31 are each exactly 0.5
     assert thirty_360_us(start, end) == 0.5
 
 
 # ---------------------------------------------------------------------------------------------
-# ACT/360 and ACT/365F (spec §2: actual days over 360 or 365)
+# ACT/360 and ACT/365F (method §2: actual days over 360 or 365)
 # ---------------------------------------------------------------------------------------------
 
 # (start, end, actual days, source)
@@ -145,7 +145,7 @@ def test_act_365_fixed_leap_year_is_more_than_one_year():
 
 
 # ---------------------------------------------------------------------------------------------
-# ACT/ACT ICMA (spec §2; ICMA Rule 251)
+# ACT/ACT ICMA (method §2; ICMA Rule 251)
 # ---------------------------------------------------------------------------------------------
 
 # Regular periods: always exactly 1/frequency.  (start, end, frequency, source)
@@ -235,7 +235,7 @@ def test_act_act_icma_regular_period_rolling_on_28th_to_30th(start, end, frequen
 )
 def test_act_act_icma_regular_periods_property(year, month, day, frequency, k):
     """Regular periods stepped from an anchor (day 1–27, or an end-of-month schedule) are
-    exactly 1/frequency (spec §2).  Days 28–30 are covered by the table above
+    exactly 1/frequency (method §2).  Days 28–30 are covered by the table above
     (a regression: those were once split as long stubs)."""
     step = 12 // frequency
     if day == "month-end":
@@ -372,17 +372,17 @@ def test_parse_unknown_raises_with_valid_names(text):
 
 
 # ---------------------------------------------------------------------------------------------
-# period_rate = yield × year fraction (spec §2)
+# period_rate = yield × year fraction (method §2)
 # ---------------------------------------------------------------------------------------------
 
 # (annual yield, day count, start, end, frequency, expected rate, source)
 PERIOD_RATES = [
-    (0.0546, DayCount.THIRTY_360, D(2007, 7, 20), D(2008, 1, 20), 2, 0.0273, "spec §10: 27.3000/1000"),
+    (0.0546, DayCount.THIRTY_360, D(2007, 7, 20), D(2008, 1, 20), 2, 0.0273, "method §10: 27.3000/1000"),
     (0.0546, DayCount.ACT_ACT, D(2007, 7, 20), D(2008, 1, 20), 2, 0.0273, "hand: regular half"),
     (0.0546, DayCount.ACT_360, D(2007, 7, 20), D(2008, 1, 20), 2, 0.0546 * 184 / 360, "hand"),
     (0.0546, DayCount.ACT_365F, D(2008, 1, 20), D(2008, 7, 20), 2, 0.0546 * 182 / 365, "hand"),
     (0.06, DayCount.ACT_ACT, D(2023, 3, 15), D(2023, 7, 20), 2, 0.06 * 127 / 362, "hand: stub"),
-    (0.06, DayCount.THIRTY_360, D(2023, 2, 28), D(2023, 3, 31), 12, 0.06 * 33 / 360, "spec §2"),
+    (0.06, DayCount.THIRTY_360, D(2023, 2, 28), D(2023, 3, 31), 12, 0.06 * 33 / 360, "method §2"),
     (0.0, DayCount.ACT_360, D(2023, 1, 1), D(2023, 7, 1), 2, 0.0, "hand: zero yield"),
 ]
 
@@ -408,3 +408,68 @@ def test_period_rate_property(annual, dc, start, length, frequency):
     assert period_rate(annual, dc, start, end, frequency) == pytest.approx(
         annual * year_fraction(dc, start, end, frequency), rel=1e-15, abs=1e-18
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# The ends of the calendar (method §2, §8): never "year 0 is out of range"
+# ---------------------------------------------------------------------------------------------
+
+# (start, end, frequency, expected, source) — every one computed, none raises
+CALENDAR_ENDS = [
+    # hand: start + 12 months would be 10000-11-05, past the calendar: not regular, a stub;
+    # notional 9998-12-30 → 9999-12-30 has 365 days, the stub Nov 5 → Dec 30 has 25 + 30 = 55
+    (D(9999, 11, 5), D(9999, 12, 30), 1, 55 / 365, "hand"),
+    # hand: a regular year ending on the calendar's last day
+    (D(9998, 12, 31), D(9999, 12, 31), 1, 1.0, "hand"),
+    # hand: month-end roll; 30 Jun → 31 Dec is the notional half year itself (184 days)
+    (D(9999, 6, 30), D(9999, 12, 31), 2, 0.5, "hand"),
+    # hand: a regular year from the calendar's first day
+    (D(1, 1, 1), D(2, 1, 1), 1, 1.0, "hand"),
+    # hand: a stub whose notional year 0001-01-01 → 0002-01-01 (365 days) is in the calendar:
+    # Mar 1 → Jan 1 = 306 days
+    (D(1, 3, 1), D(2, 1, 1), 1, 306 / 365, "hand"),
+]
+
+
+@pytest.mark.parametrize("start, end, frequency, expected, source", CALENDAR_ENDS)
+def test_act_act_at_the_ends_of_the_calendar(start, end, frequency, expected, source):
+    assert act_act_icma(start, end, frequency) == pytest.approx(expected, abs=1e-15)
+
+
+@pytest.mark.parametrize("start, end, frequency, notional_end", [
+    (D(1, 1, 5), D(1, 3, 1), 1, "0001-03-01"),  # notional year would start 0000-03-01
+    (D(1, 1, 1), D(1, 1, 2), 2, "0001-01-02"),  # notional half year from 0000-07-02
+    (D(1, 1, 10), D(1, 12, 31), 12, "0001-01-31"),  # long stub: the 12th month back fails
+])
+def test_act_act_stub_reaching_before_year_1_is_a_named_error(start, end, frequency, notional_end):
+    with pytest.raises(DayCountError) as refused:
+        year_fraction(DayCount.ACT_ACT, start, end, frequency)
+    message = str(refused.value)
+    assert f"{start.isoformat()} → {end.isoformat()}" in message
+    assert f"the one ending {notional_end}" in message
+    assert "before 0001-01-01" in message
+    assert isinstance(refused.value, ValueError)  # callers catching ValueError still do
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    start=st.one_of(st.dates(max_value=D(2, 12, 31)), st.dates(min_value=D(9998, 1, 1))),
+    length=st.integers(1, 800),
+    frequency=st.sampled_from([1, 2, 4, 12]),
+)
+def test_act_act_near_the_ends_computes_or_names_why(start, length, frequency):
+    """Near either end of the calendar an ACT/ACT year fraction is a positive number (at most
+    the days over 28 × frequency: no notional period is shorter than a 28-day month), or a
+    DayCountError — only where a notional period would start before year 1."""
+    try:
+        end = start + timedelta(days=length)
+    except OverflowError:
+        end = D.max
+    if end <= start:
+        return
+    try:
+        fraction = act_act_icma(start, end, frequency)
+    except DayCountError:
+        assert start < D(2, 1, 1)
+        return
+    assert 0.0 < fraction <= (end - start).days / 28 / frequency

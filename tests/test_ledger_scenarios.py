@@ -1,7 +1,7 @@
 """Hand-worked ledger scenarios, one small case per rule of the noncontingent bond method.
 
 Every expected figure is worked out by hand (or by plain arithmetic written in the test) from
-the spec (shared/docs/noncontingent-bond-method.md, §2–§7) — never by calling the engine
+the method (docs/method.md, §2–§7) — never by calling the engine
 function under test.  The arithmetic is in each docstring.  The instruments are chosen so that
 the numbers stay round:
 
@@ -28,6 +28,7 @@ from datetime import date
 import pytest
 
 from builders import by_year, instrument, ledger, lot
+from cpdi.engine.basis_allocation import AllocationError
 from cpdi.engine.daycount import DayCount
 from cpdi.engine.ledger import MissingContingentPayment
 from cpdi.model import BasisAllocationMethod as M
@@ -61,7 +62,7 @@ def assert_conserves(result, cash: float, proceeds: float, cost: float) -> None:
         − ordinary_loss_on_disposition − capital_loss_on_disposition
         + capital_gain_on_disposition  =  Σ actual cash received + proceeds − cost
 
-    How "proceeds" is defined per ending (checked against spec §5/§7 by telescoping: per year
+    How "proceeds" is defined per ending (checked against method §5/§7 by telescoping: per year
     income − ordinary loss = accrued + positive − negative − CF_in + CF_out, so over the life
     Σ(income − OL) = Σ accrued + Σ(actual − projected) + Σ §6 allocations + CF_last; the gain is
     consideration − CF_last − (cost + Σ accrued + Σ allocations − Σ projected payments that
@@ -477,6 +478,75 @@ def test_yield_solved_leaves_nothing_for_maturity():
         assert rows[2022].allocation_adjustments + rows[2023].allocation_adjustments == approx(
             2000.0 - cost)
 
+
+
+# -- allocate_to_maturity typed in cents (method §6) ---------------------------------------------
+# STEP bought 1 Jan 2022, 2 units: AIP × units = 2,000, so the (b)(9)(i) difference is
+# 2,000 − cost.  Money typed in cents is read as cents: an allocate_to_maturity up to half a
+# cent over the whole difference is the whole difference (clamped to it); more is refused.
+
+MATURITY = date(2023, 12, 31)
+
+
+def _cents_lot(cost: float, to_maturity: float, method=M.PROPORTIONAL):
+    return lot(BOUGHT, cost, principal=1000.0 * UNITS, method=method,
+               allocate_to_maturity=to_maturity)
+
+
+@pytest.mark.parametrize("method", [M.PROPORTIONAL, M.STRAIGHT_LINE])
+@pytest.mark.parametrize("cost, typed", [
+    (2000.0 - 0.3999999, 0.40),    # the exact difference 0.3999999 typed rounded up: 0.40
+    (2000.0 + 0.3999999, 0.40),    # the same premium (the part takes the difference's sign)
+    (2000.0 - 0.40, 0.404),        # 0.004 over: still the whole difference
+    (2000.0 + 0.40, 0.404),
+])
+def test_allocate_to_maturity_within_half_a_cent_is_the_whole_difference(method, cost, typed):
+    """Clamped to the difference: all of it goes to the payment at maturity, nothing to the
+    daily portions, and never more than the difference (2,000 − cost)."""
+    difference = 2000.0 - cost
+    result = ledger(STEP, _cents_lot(cost, typed, method), STEP_PAID)
+    assert result.allocation.difference == pytest.approx(difference, abs=1e-12)
+    assert result.allocation.at_dates == ((MATURITY, result.allocation.difference),)
+    assert all(share == 0.0 for share in result.allocation.per_day)
+    rows = by_year(result)
+    assert rows[2022].allocation_adjustments == 0.0
+    assert rows[2023].allocation_adjustments == result.allocation.difference
+    assert rows[2023].adjusted_basis_end == approx(880.0 * UNITS)
+
+
+def test_allocate_to_maturity_below_the_difference_leaves_the_rest_pro_rata():
+    """Typed 0.40 against an exact difference of 0.4000004: 0.40 to maturity, the 0.0000004
+    left pro rata over the daily portions (200 : 160 of accrued interest)."""
+    result = ledger(STEP, _cents_lot(2000.0 - 0.4000004, 0.40), STEP_PAID)
+    assert dict(result.allocation.at_dates)[MATURITY] == pytest.approx(0.40, abs=1e-15)
+    rows = by_year(result)
+    rest = result.allocation.difference - 0.40
+    assert rest == pytest.approx(0.0000004, abs=1e-9)
+    assert rows[2022].allocation_adjustments == pytest.approx(rest * 200 / 360, abs=1e-12)
+
+
+@pytest.mark.parametrize("method", [M.PROPORTIONAL, M.STRAIGHT_LINE])
+@pytest.mark.parametrize("cost", [2000.0 - 0.40, 2000.0 + 0.40])
+def test_allocate_to_maturity_more_than_half_a_cent_over_is_refused_showing_why(method, cost):
+    """0.406 against a difference of 0.40: 0.006 over, refused; the message shows both
+    figures to six decimals and the excess (never "0.41 exceeds 0.40")."""
+    with pytest.raises(AllocationError) as refused:
+        ledger(STEP, _cents_lot(cost, 0.406, method), STEP_PAID)
+    message = str(refused.value)
+    for figure in ("allocate_to_maturity 0.406000", "(0.400000)", "by 0.006000",
+                   "more than half a cent"):
+        assert figure in message, message
+
+
+def test_refusal_shows_more_decimals_when_six_print_alike():
+    """Just over half a cent over a difference that prints 0.400000: the excess still
+    shows, and the two figures never print alike."""
+    cost = 2000.0 - 0.3999999  # difference 0.3999999…, "0.400000" at six decimals
+    with pytest.raises(AllocationError) as refused:
+        ledger(STEP, _cents_lot(cost, 0.4050001), STEP_PAID)
+    message = str(refused.value)
+    assert "allocate_to_maturity 0.405000" in message and "(0.400000)" in message
+    assert "by 0.0050002" in message  # not "by 0.005000, more than half a cent"
 
 # -- 7. issuer call at par ------------------------------------------------------------------
 

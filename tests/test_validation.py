@@ -1,7 +1,7 @@
-"""Validating what the issuer published (spec §8; (b)(4)(ii)(C)).
+"""Validating what the issuer published (method §8; (b)(4)(ii)(C)).
 
 The real AIG CMS Curve Notes due 2027 schedule, exactly as printed in the pricing supplement
-(/work/shared/fixtures/aig-cms-curve-2027/), does not produce its 5.46% comparable yield: the
+(tests/fixtures/aig-cms-curve-2027/), does not produce its 5.46% comparable yield: the
 final payment printed 1004.2577 should be 1040.2578 (two digits swapped).  Structural problems
 and the tolerance rule are tested on small instruments built here.
 """
@@ -83,7 +83,7 @@ def test_aig_as_printed_figures(aig_report):
     assert r.implied_yield_pct is not None
     assert round(r.implied_yield_pct, 4) == 5.3573
     assert r.tolerance == pytest.approx(0.01, abs=1e-15)
-    assert DEFAULT_TOLERANCE_PER_1000 == 0.01  # spec §8
+    assert DEFAULT_TOLERANCE_PER_1000 == 0.01  # method §8
 
 
 def test_aig_pv_and_final_aip_are_consistent(aig, aig_report):
@@ -165,7 +165,7 @@ def test_argument_false_overrides_instrument_acceptance(aig):
     assert r.status == "FAILED" and not r.usable
 
 
-# -- tolerance (spec §8: 0.01 per 1,000 of principal unless the user sets another) ---------------
+# -- tolerance (method §8: 0.01 per 1,000 of principal unless the user sets another) ---------------
 
 
 def test_exact_schedule_is_ok(aig_exact):
@@ -222,7 +222,7 @@ def test_tolerance_scales_with_unit_principal():
 
 
 def test_pv_residual_alone_outside_tolerance_fails():
-    # both |PV − issue price| and |AIP_n| must be within tolerance (spec §8)
+    # both |PV − issue price| and |AIP_n| must be within tolerance (method §8)
     note = _par_note(1000.0, 0.0)
     rich = dataclasses.replace(note, issue_price=999.98)  # PV 1000 vs price 999.98
     r = validate_schedule(rich)
@@ -230,7 +230,25 @@ def test_pv_residual_alone_outside_tolerance_fails():
     assert r.status == "FAILED"
 
 
-# -- structural problems (spec §2, §8) -----------------------------------------------------------
+def test_refusal_just_outside_tolerance_shows_the_decimals_that_tell_why():
+    # final AIP 0.01004 per 1,000 against a tolerance of 0.01: at four decimals both print
+    # 0.0100, which would not say why the schedule is refused; describe shows five
+    r = validate_schedule(_par_note(1000.0, 0.01004))
+    assert r.final_adjusted_issue_price == pytest.approx(0.01004, abs=1e-9)
+    assert r.status == "FAILED"
+    text = describe(r)
+    assert "final AIP +0.01004" in text and "tolerance 0.01000 per unit" in text
+    assert "+0.0100;" not in text
+
+
+def test_ok_schedule_rounding_up_to_the_tolerance_keeps_four_decimals():
+    # 0.0099996 is inside 0.01 and prints +0.0100 against 0.0100: not above it, so four do
+    r = validate_schedule(_par_note(1000.0, 0.0099996))
+    assert r.status == "OK"
+    assert "final AIP +0.0100;" in describe(r) and "tolerance 0.0100 per unit" in describe(r)
+
+
+# -- structural problems (method §2, §8) -----------------------------------------------------------
 
 
 def _note(periods, issue=D(2020, 1, 1), maturity=D(2021, 1, 1)) -> Instrument:

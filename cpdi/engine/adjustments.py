@@ -1,4 +1,4 @@
-"""Positive and negative adjustments and their annual netting, (b)(6) (spec §5).
+"""Positive and negative adjustments and their annual netting, (b)(6) (method §5).
 
 (b)(6)(i): if the actual amount of a contingent payment is more than its projected amount, the
 difference is a positive adjustment on the date of the payment; if less, a negative adjustment.
@@ -43,7 +43,7 @@ def net_adjustments(
     prior_interest_inclusions: float,
     prior_ordinary_losses: float,
 ) -> AnnualNetting:
-    """Net a year's adjustments for one lot (b)(6)(ii)–(iii); spec §5::
+    """Net a year's adjustments for one lot (b)(6)(ii)–(iii); method §5::
 
         net = positive − negative − carryforward_in
         net ≥ 0: interest income = accrued + net                         (b)(6)(ii)(A)

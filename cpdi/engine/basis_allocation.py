@@ -1,4 +1,4 @@
-"""Basis different from the adjusted issue price, (b)(9)(i) (spec §6).
+"""Basis different from the adjusted issue price, (b)(9)(i) (method §6).
 
 (b)(9)(i)(A): if a holder's basis differs from the adjusted issue price, the holder "must
 reasonably allocate any difference … to daily portions of interest or projected payments over
@@ -16,7 +16,7 @@ An allocation is expressed in two shapes the ledger can sum over any days:
 * ``at_dates`` — dollars allocated to the payment due on a date (here: the payment at maturity).
 
 An explicit per-date allocation supplied by a user later needs nothing more than these.
-Whatever is not yet allocated when the lot is disposed of stays in basis (spec §6).
+Whatever is not yet allocated when the lot is disposed of stays in basis (method §6).
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def basis_difference(schedule: AccrualSchedule, acquisition_date: date, units: f
 
 def _accruing_days(schedule: AccrualSchedule, acquisition_date: date):
     """(period index, held days) for every period with days from ``acquisition_date`` to
-    maturity (the remaining term), per spec §2's day convention."""
+    maturity (the remaining term), per method §2's day convention."""
     a = acquisition_date.toordinal()
     for index, period in enumerate(schedule.periods):
         start = period.period_start.toordinal()
@@ -67,25 +67,52 @@ def _accruing_days(schedule: AccrualSchedule, acquisition_date: date):
         yield index, end - first + 1
 
 
+HALF_A_CENT = 0.005
+"""How far ``allocate_to_maturity`` may exceed the whole (b)(9)(i) difference and still be
+read as the whole difference: money typed in cents is read as cents (method §6)."""
+
+
+def _dollars(value: float, other: float) -> str:
+    """``value`` with enough decimals to tell it from ``other``: six, or as many more as it
+    takes (a refusal never reads "0.40 exceeds 0.40"); its repr if no number of decimals
+    does."""
+    for places in range(6, 18):
+        text = f"{value:,.{places}f}"
+        if text != f"{other:,.{places}f}":
+            return text
+    return repr(value)
+
+
 def _maturity_part(difference: float, allocate_to_maturity: float | None) -> float:
     """The part of the difference the lot sends to the payment at maturity
-    (``allocate_to_maturity``, dollars of the difference, taking its sign)."""
+    (``allocate_to_maturity``, dollars of the difference, taking its sign; method §6).
+
+    Money typed in cents is read as cents: a user who types the difference rounded to the
+    cent (0.40 when the exact difference is 0.3999999 or 0.4000004) means the whole
+    difference.  So an ``allocate_to_maturity`` up to half a cent (``HALF_A_CENT``) more than
+    the whole difference is accepted and clamped to the difference — nothing beyond the
+    difference is ever allocated; more than half a cent over is refused with both figures and
+    the excess to six decimals, or more where six would print them alike."""
     if not allocate_to_maturity:
         return 0.0
     if allocate_to_maturity < 0:
-        raise AllocationError("allocate_to_maturity must not be negative")
-    if allocate_to_maturity > abs(difference) + 1e-9:
         raise AllocationError(
-            f"allocate_to_maturity {allocate_to_maturity:,.2f} exceeds the whole difference "
-            f"between basis and adjusted issue price ({abs(difference):,.2f})"
+            f"allocate_to_maturity {allocate_to_maturity!r} must not be negative"
         )
-    return math.copysign(allocate_to_maturity, difference)
+    whole = abs(difference)
+    if allocate_to_maturity > whole + HALF_A_CENT:
+        raise AllocationError(
+            f"allocate_to_maturity {_dollars(allocate_to_maturity, whole)} exceeds the whole "
+            f"difference between basis and adjusted issue price ({_dollars(whole, allocate_to_maturity)}) "
+            f"by {_dollars(allocate_to_maturity - whole, HALF_A_CENT)}, more than half a cent"
+        )
+    return math.copysign(min(allocate_to_maturity, whole), difference)
 
 
 def allocate_proportional(schedule: AccrualSchedule, lot: Lot, difference: float) -> BasisAllocation:
     """``proportional`` (default): each remaining day gets ``part × daily portion ÷ total daily
     portions from A to maturity`` — the (b)(9)(i)(E) safe harbor for exchange-listed property
-    and the pro-rata part of (b)(9)(i)(F) Example 2(A) (spec §6)."""
+    and the pro-rata part of (b)(9)(i)(F) Example 2(A) (method §6)."""
     at_maturity = _maturity_part(difference, lot.allocate_to_maturity)
     part = difference - at_maturity
     per_day = [0.0] * len(schedule.periods)
@@ -99,7 +126,7 @@ def allocate_proportional(schedule: AccrualSchedule, lot: Lot, difference: float
 
 
 def allocate_straight_line(schedule: AccrualSchedule, lot: Lot, difference: float) -> BasisAllocation:
-    """``straight_line``: an equal amount per remaining (accruing) day to maturity (spec §6)."""
+    """``straight_line``: an equal amount per remaining (accruing) day to maturity (method §6)."""
     at_maturity = _maturity_part(difference, lot.allocate_to_maturity)
     part = difference - at_maturity
     days = sum(n for _, n in _accruing_days(schedule, lot.acquisition_date))
@@ -112,7 +139,7 @@ def allocate_straight_line(schedule: AccrualSchedule, lot: Lot, difference: floa
 
 def allocate_to_maturity(schedule: AccrualSchedule, lot: Lot, difference: float) -> BasisAllocation:
     """``maturity``: the whole difference to the payment at maturity — (b)(9)(i)(F) Example 1,
-    where a premium reflects a higher expected contingent payment (spec §6)."""
+    where a premium reflects a higher expected contingent payment (method §6)."""
     return _with_maturity(schedule, difference, [0.0] * len(schedule.periods), difference)
 
 
@@ -122,7 +149,7 @@ def _with_maturity(schedule, difference, per_day, at_maturity) -> BasisAllocatio
 
 
 def _holder_track(schedule: AccrualSchedule, lot: Lot, units: float, holder_yield: float):
-    """The holder's own yield track (spec §6, (b)(9)(i)(F) Example 2(B)): starts at cost,
+    """The holder's own yield track (method §6, (b)(9)(i)(F) Example 2(B)): starts at cost,
     accrues ``H × j × year_fraction`` per period (pro rata by days in the partial first
     period) and falls by the projected payments.  Returns (per-period holder accruals by index,
     basis left after the final projected payment)."""
@@ -138,7 +165,7 @@ def _holder_track(schedule: AccrualSchedule, lot: Lot, units: float, holder_yiel
 
 def solve_holder_yield(schedule: AccrualSchedule, lot: Lot, units: float) -> float:
     """The holder yield ``j`` at which the holder track ends at exactly zero after the final
-    projected payment, so the whole difference goes to daily portions (spec §6).
+    projected payment, so the whole difference goes to daily portions (method §6).
 
     The track ends at ``Π(1 + j·a_k) × (cost − PV_j)`` with ``a_k = year_fraction × held share``
     and ``PV_j`` the projected payments discounted at ``j``; while every factor ``1 + j·a_k`` is
@@ -181,7 +208,7 @@ def solve_holder_yield(schedule: AccrualSchedule, lot: Lot, units: float) -> flo
 def allocate_by_yield(schedule: AccrualSchedule, lot: Lot, difference: float, units: float) -> BasisAllocation:
     """``yield``: each period's allocation is the holder's accrual at its own yield minus the
     comparable-yield daily portions of the held days; whatever is left goes to the payment at
-    maturity ((b)(9)(i)(F) Example 2(B); spec §6).  Without ``holder_yield_pct`` the yield is
+    maturity ((b)(9)(i)(F) Example 2(B); method §6).  Without ``holder_yield_pct`` the yield is
     solved so nothing is left over."""
     if lot.holder_yield_pct is None:
         holder_yield = solve_holder_yield(schedule, lot, units)

@@ -1,4 +1,4 @@
-"""Dispositions and the character of gain or loss, (b)(7)(iv)–(v) and (b)(8) (spec §7).
+"""Dispositions and the character of gain or loss, (b)(7)(iv)–(v) and (b)(8) (method §7).
 
 (b)(8)(i): gain on a sale, exchange or retirement is interest income.
 (b)(8)(ii): loss is ordinary to the extent the holder's total interest inclusions exceed the
@@ -41,7 +41,7 @@ def character_of_gain_or_loss(
     contingent_payment_remains: bool,
     realized: float,
 ) -> DispositionCharacter:
-    """Split a disposition's gain or loss by character (b)(8); spec §7.
+    """Split a disposition's gain or loss by character (b)(8); method §7.
 
     ``total_interest_inclusions`` and ``total_ordinary_losses`` include the disposition year's
     netting (the loss cap of (b)(8)(ii) counts every net negative adjustment taken as ordinary

@@ -1,7 +1,7 @@
-"""Holding days and payments received (spec §4; (b)(3)(iii) "for each day … on which the holder
+"""Holding days and payments received (method §4; (b)(3)(iii) "for each day … on which the holder
 held the debt instrument").
 
-Conventions fixed by spec §4 (the regulation counts days but does not say who holds the trade
+Conventions fixed by method §4 (the regulation counts days but does not say who holds the trade
 date; these are ours):
 
 * a lot acquired on A holds day A;
@@ -24,7 +24,7 @@ from datetime import date, timedelta
 
 
 class Ending(enum.Enum):
-    """How a lot's holding ends (spec §7)."""
+    """How a lot's holding ends (method §7)."""
 
     SALE = "sale"
     CALL = "call"  # issuer call: a redemption payment row (b)(7)(v)
@@ -34,7 +34,7 @@ class Ending(enum.Enum):
 
 @dataclass(frozen=True)
 class HoldingPeriod:
-    """The days a lot holds, ``first_day … last_day`` inclusive (spec §4)."""
+    """The days a lot holds, ``first_day … last_day`` inclusive (method §4)."""
 
     first_day: date
     last_day: date  # last day held (a sale's day before the sale date)
@@ -50,7 +50,7 @@ class HoldingPeriod:
         return self.last_day.toordinal()
 
     def holds(self, day: date) -> bool:
-        """Does the lot hold ``day`` — and so receive a payment due that day (spec §4)?"""
+        """Does the lot hold ``day`` — and so receive a payment due that day (method §4)?"""
         return self.first_day <= day <= self.last_day
 
     def days_in_year(self, year: int) -> int:
@@ -67,7 +67,7 @@ def holding_period(
     call_date: date | None,
     horizon: date,
 ) -> HoldingPeriod:
-    """The holding period of a lot (spec §4, §7).
+    """The holding period of a lot (method §4, §7).
 
     A sale (``disposition_date``) ends the holding the day before; otherwise an issuer call on
     ``call_date`` or the maturity date ends it on that day, if it falls on or before
@@ -105,8 +105,8 @@ class HeldSegment:
 def held_segments(periods, holding: HoldingPeriod, first_index: int = 0) -> list[HeldSegment]:
     """Split the lot's accruing days into (period, calendar year) pieces.
 
-    Period k accrues the days ``period_start_k + 1 … period_end_k`` (spec §2); the lot holds
-    ``holding.first_day … holding.last_day`` (spec §4).  ``periods`` are AccrualPeriods in order;
+    Period k accrues the days ``period_start_k + 1 … period_end_k`` (method §2); the lot holds
+    ``holding.first_day … holding.last_day`` (method §4).  ``periods`` are AccrualPeriods in order;
     ``first_index`` may skip those known to end before the holding starts.
     """
     segments = []
@@ -123,5 +123,7 @@ def held_segments(periods, holding: HoldingPeriod, first_index: int = 0) -> list
             year_end = date(first.year, 12, 31)
             piece_last = min(last, year_end)
             segments.append(HeldSegment(index, first.year, first, piece_last))
+            if piece_last >= last:  # never step past 9999-12-31, the calendar's last day
+                break
             first = piece_last + one
     return segments

@@ -1,4 +1,4 @@
-"""The holder ledger: one lot, every tax year (spec §4–7).
+"""The holder ledger: one lot, every tax year (method §4–7).
 
 For each calendar (tax) year the lot is held::
 
@@ -29,7 +29,7 @@ from cpdi.problems import CpdiError
 
 
 class MissingContingentPayment(CpdiError):
-    """A contingent payment the lot received has no actual amount (spec §5: never assumed)."""
+    """A contingent payment the lot received has no actual amount (method §5: never assumed)."""
 
     def __init__(self, instrument_id: str, due: date):
         self.instrument_id = instrument_id
@@ -61,14 +61,14 @@ class PaymentReceived:
     payment_type: PaymentType
     projected: float
     actual: float
-    actual_supplied: bool  # False: a fixed payment taken at its projection (spec §5)
+    actual_supplied: bool  # False: a fixed payment taken at its projection (method §5)
 
     @property
     def adjustment(self) -> float:
         return payment_adjustment(self.actual, self.projected)
 
 
-# The results ledger's columns, in the order formats.md fixes (a public contract).
+# The results ledger's columns, in the order docs/formats.md fixes (a public contract).
 LEDGER_COLUMNS = (
     "holder_id", "lot_id", "instrument_id", "tax_year", "days_held", "interest_accrued",
     "positive_adjustments", "negative_adjustments", "carryforward_in",
@@ -81,7 +81,7 @@ LEDGER_COLUMNS = (
 
 @dataclass(frozen=True)
 class LotYear:
-    """One row of the results ledger (formats.md), plus the detail the workpapers show."""
+    """One row of the results ledger (docs/formats.md), plus the detail the workpapers show."""
 
     holder_id: str
     lot_id: str
@@ -129,17 +129,17 @@ class LotLedger:
 
 
 def units_of(lot: Lot, unit_principal: float) -> float:
-    """``units = principal_amount / unit_principal`` (spec §4)."""
+    """``units = principal_amount / unit_principal`` (method §4)."""
     return lot.principal_amount / unit_principal
 
 
 def payments_received(
     schedule: AccrualSchedule, holding: HoldingPeriod, actuals: ActualPayments, units: float
 ) -> list[PaymentReceived]:
-    """Scheduled payments due on a day the lot holds (spec §4), with their actual amounts.
+    """Scheduled payments due on a day the lot holds (method §4), with their actual amounts.
 
     A fixed payment with no actual amount is taken as paid at its projection; a contingent one
-    is an error (spec §5, formats.md)."""
+    is an error (method §5, docs/formats.md)."""
     received = []
     periods = schedule.periods
     for index in range(schedule.first_period_ending_on_or_after(holding.first_day), len(periods)):
@@ -181,7 +181,7 @@ def lot_ledger(
     through_year: int,
 ) -> LotLedger:
     """Compute a lot's ledger from its acquisition year through ``through_year`` or the year
-    of its disposition (formats.md, results ledger)."""
+    of its disposition (docs/formats.md, results ledger)."""
     instrument = schedule.instrument
     units = units_of(lot, instrument.unit_principal)
     horizon = date(through_year, 12, 31)
@@ -211,7 +211,7 @@ def lot_ledger(
             positive[seg.year] += pos
             negative[seg.year] += neg
     for on, amount in allocation.at_dates:  # allocations to a payment (b)(9)(i)
-        if holding.holds(on):  # only if the lot still holds that payment (spec §6)
+        if holding.holds(on):  # only if the lot still holds that payment (method §6)
             allocated[on.year] += amount
             pos, neg = _split(amount)
             positive[on.year] += pos
@@ -312,7 +312,7 @@ def _consideration(holding, lot, actuals, final_payment, units) -> float:
 
 
 def ledger_row_values(row: LotYear) -> tuple:
-    """The ledger contract's columns of a row, in order (formats.md)."""
+    """The ledger contract's columns of a row, in order (docs/formats.md)."""
     return tuple(getattr(row, name) for name in LEDGER_COLUMNS)
 
 

@@ -1,4 +1,4 @@
-"""The projected schedule, adjusted issue price and daily portions (spec §2–3).
+"""The projected schedule, adjusted issue price and daily portions (method §2–3).
 
 (b)(3)(iii) Step three: "The amount of interest that accrues in each accrual period is the
 product of the comparable yield of the debt instrument (properly adjusted for the length of the
@@ -10,7 +10,7 @@ period the ratable portion of the interest that accrues in the accrual period."
 accrued (determined without regard to adjustments) and decreased by the projected amount of any
 payments previously made.
 
-Day convention (spec §2): period k is the days ``period_start_k + 1 … period_end_k``; its
+Day convention (method §2): period k is the days ``period_start_k + 1 … period_end_k``; its
 projected payment is due on ``period_end_k``; the issue date accrues nothing::
 
     issue            end_1            end_2            maturity
@@ -34,14 +34,14 @@ from cpdi.model import Instrument, PaymentType
 
 @dataclass(frozen=True)
 class AccrualPeriod:
-    """One accrual period of the schedule, per unit of principal (spec §3)."""
+    """One accrual period of the schedule, per unit of principal (method §3)."""
 
     number: int  # 1-based
     period_start: date
     period_end: date
     days: int  # calendar days in the period: period_end − period_start
     year_fraction: float
-    rate: float  # r_k, the comparable yield adjusted for the period's length (spec §2)
+    rate: float  # r_k, the comparable yield adjusted for the period's length (method §2)
     adjusted_issue_price_start: float  # AIP_{k-1}
     interest: float  # AIP_{k-1} × r_k                       (b)(3)(iii)
     daily_portion: float  # interest / days                  (b)(3)(iii)
@@ -51,7 +51,7 @@ class AccrualPeriod:
 
 
 def accrual_periods(instrument: Instrument) -> tuple[AccrualPeriod, ...]:
-    """Build the accrual table of spec §3 from the issuer's projected payment schedule.
+    """Build the accrual table of method §3 from the issuer's projected payment schedule.
 
     ``AIP_0 = issue price; interest_k = AIP_{k-1} × r_k; AIP_k = AIP_{k-1} + interest_k −
     projected_k`` ((b)(3)(iii), (b)(7)(ii)).  Accruals use projected payments, never actual
@@ -63,7 +63,7 @@ def accrual_periods(instrument: Instrument) -> tuple[AccrualPeriod, ...]:
     for number, pp in enumerate(instrument.projected_payments, start=1):
         days = (pp.period_end - pp.period_start).days
         yf = year_fraction(cy.day_count, pp.period_start, pp.period_end, cy.frequency)
-        rate = cy.annual_rate * yf  # spec §2: r_k = yield × year_fraction
+        rate = cy.annual_rate * yf  # method §2: r_k = yield × year_fraction
         interest = aip * rate
         end = aip + interest - pp.amount
         periods.append(
@@ -90,7 +90,7 @@ class AccrualSchedule:
     """An instrument's accrual table with fast queries by date (per unit of principal).
 
     ``interest_before(t)`` is the sum of the daily portions of all days before ``t``;
-    ``adjusted_issue_price(t)`` is the AIP at the start of day ``t`` (spec §3): the issue price
+    ``adjusted_issue_price(t)`` is the AIP at the start of day ``t`` (method §3): the issue price
     plus the daily portions of all days before ``t``, minus the projected payments due before
     ``t``.
     """
@@ -153,7 +153,7 @@ class AccrualSchedule:
         return self._paid_through[k]
 
     def adjusted_issue_price(self, on: date) -> float:
-        """AIP at the start of day ``on`` (spec §3; (b)(7)(ii)), per unit of principal."""
+        """AIP at the start of day ``on`` (method §3; (b)(7)(ii)), per unit of principal."""
         day = on.toordinal()
         return (
             self.instrument.issue_price
@@ -164,7 +164,7 @@ class AccrualSchedule:
     @property
     def final_adjusted_issue_price(self) -> float:
         """AIP_n after the last projected payment: zero for a schedule that produces the
-        comparable yield (spec §3, §8)."""
+        comparable yield (method §3, §8)."""
         return self.periods[-1].adjusted_issue_price_end if self.periods else 0.0
 
     # -- calendar years ---------------------------------------------------------------------

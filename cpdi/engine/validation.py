@@ -1,4 +1,4 @@
-"""Validating what the issuer published (spec §8; (b)(4)(ii)(C)).
+"""Validating what the issuer published (method §8; (b)(4)(ii)(C)).
 
 (b)(4)(ii)(C): "The projected payment schedule must produce the comparable yield."  Real
 published schedules contain typing errors and rounded yields leave residuals, so before accruing
@@ -10,7 +10,7 @@ anything we check, per instrument:
 * AIP_n, the adjusted issue price after the last projected payment, is zero;
 * the yield the schedule actually implies (solved for).
 
-Tolerance (spec §8): 0.01 per 1,000 of principal unless the user sets another.  Both |PV − issue
+Tolerance (method §8): 0.01 per 1,000 of principal unless the user sets another.  Both |PV − issue
 price| and |AIP_n| must be within it.  Where they are not, the report says which single payment
 would close the schedule and whether that looks like a typing error (two digits swapped, or one
 digit mistyped) in the printed amount.
@@ -18,10 +18,11 @@ digit mistyped) in the printed amount.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date
 
-from cpdi.engine.daycount import year_fraction
+from cpdi.engine.daycount import VALID_FREQUENCIES, DayCountError, year_fraction
 from cpdi.engine.schedule import AccrualSchedule
 from cpdi.model import Instrument
 
@@ -44,14 +45,18 @@ class ScheduleValidation:
     """The §8 report for one instrument (amounts per unit of principal)."""
 
     instrument_id: str
-    problems: tuple[str, ...]  # structural problems: gaps, overlaps, maturity mismatch
+    # problems that stop the schedule being used at all, each a readable sentence: gaps,
+    # overlaps, a maturity mismatch (schedule_structure_problems), and terms no schedule can
+    # be built or priced from — a period rate of −100% or below, a day count the calendar
+    # cannot give, figures that overflow (schedule_term_problems, schedule_figure_problems)
+    problems: tuple[str, ...]
     issue_price: float
     present_value: float
     final_adjusted_issue_price: float
     comparable_yield_pct: float
     implied_yield_pct: float | None
     tolerance: float  # per unit of principal
-    accepted: bool  # the user accepts a schedule outside tolerance (spec §8)
+    accepted: bool  # the user accepts a schedule outside tolerance (method §8)
     corrections: tuple[PaymentCorrection, ...] = field(default_factory=tuple)
 
     @property
@@ -72,7 +77,7 @@ class ScheduleValidation:
     @property
     def usable(self) -> bool:
         """May accruals be computed from this schedule?  Structure must be sound; a residual
-        outside tolerance only when the user explicitly accepted it (spec §8)."""
+        outside tolerance only when the user explicitly accepted it (method §8)."""
         return self.structurally_valid and (self.within_tolerance or self.accepted)
 
     @property
@@ -85,7 +90,7 @@ class ScheduleValidation:
 
 
 def schedule_structure_problems(instrument: Instrument) -> list[str]:
-    """Periods contiguous from issue date to maturity, each of positive length (spec §2, §8)."""
+    """Periods contiguous from issue date to maturity, each of positive length (method §2, §8)."""
     problems = []
     periods = instrument.projected_payments
     if not periods:
@@ -121,6 +126,121 @@ def schedule_structure_problems(instrument: Instrument) -> list[str]:
     return problems
 
 
+def _figure(value: float) -> str:
+    """A yield or year count as a user would type it: 5.46, -50, 2, 1e+06."""
+    return f"{value:.10g}"
+
+
+def _period(number: int, start: date, end: date) -> str:
+    return f"period {number} ({start.isoformat()} → {end.isoformat()})"
+
+
+def _first_and_count(found: list[str], later: str) -> list[str]:
+    """The first of a run of like problems, with how many later periods share it."""
+    if len(found) <= 1:
+        return found
+    return [f"{found[0]} (and {len(found) - 1} later {later})"]
+
+
+def schedule_term_problems(instrument: Instrument) -> list[str]:
+    """Terms no schedule can be built or priced from (method §2, §8), each named for the user.
+
+    * the issue price, unit principal, comparable yield and projected payments must be finite
+      numbers, the issue price and unit principal above zero, the frequency 1, 2, 4 or 12;
+    * every period's year fraction must exist: an ACT/ACT stub whose notional periods would
+      reach back before 0001-01-01 has none (:class:`DayCountError`, method §2);
+    * every period rate ``r_k = yield × year_fraction`` (method §2) must be finite and above
+      −100%: discounting divides by ``1 + r_k`` and compounding multiplies by it, so at −100%
+      or below PV and AIP lose their meaning (a −50% yield cannot discount a two-year period).
+
+    Periods that do not end after their start are left to :func:`schedule_structure_problems`.
+    A run of periods with the same problem is reported once, with a count.
+    """
+    problems = []
+    cy = instrument.comparable_yield
+    for name, value in (
+        ("issue_price", instrument.issue_price), ("unit_principal", instrument.unit_principal)
+    ):
+        if not (math.isfinite(value) and value > 0.0):
+            problems.append(
+                f"{name} {value!r} is not a number above zero; " + (
+                    "enter it per unit of principal, e.g. 1000" if name == "issue_price"
+                    else "enter the principal the schedule amounts are quoted per, e.g. 1000"
+                )
+            )
+    if not math.isfinite(cy.annual_rate):
+        problems.append(
+            f"the comparable yield {cy.percent!r}% is not a finite number; check "
+            "comparable_yield_pct"
+        )
+    if cy.frequency not in VALID_FREQUENCIES:
+        problems.append(
+            f"frequency {cy.frequency!r} is not 1, 2, 4 or 12 accrual periods a year; check "
+            "frequency"
+        )
+    if problems:
+        return problems
+    payments, calendar, rates, overflows = [], [], [], []
+    for number, pp in enumerate(instrument.projected_payments, start=1):
+        where = _period(number, pp.period_start, pp.period_end)
+        if not math.isfinite(pp.amount):
+            payments.append(f"{where}: the projected payment {pp.amount!r} is not a finite number")
+        if pp.period_end <= pp.period_start:
+            continue
+        try:
+            yf = year_fraction(cy.day_count, pp.period_start, pp.period_end, cy.frequency)
+        except DayCountError as error:
+            calendar.append(f"{where}: {error}; check the period dates or the day_count")
+            continue
+        rate = cy.annual_rate * yf
+        if not math.isfinite(rate):
+            overflows.append(
+                f"the period rate for {pp.period_start.isoformat()} → {pp.period_end.isoformat()} "
+                f"(period {number}) overflows: the comparable yield {_figure(cy.percent)}% × "
+                f"{_figure(yf)} years under {cy.day_count.value} is beyond any number a computer "
+                "float holds; check comparable_yield_pct"
+            )
+        elif 1.0 + rate <= 0.0:
+            rates.append(
+                f"the period rate for {pp.period_start.isoformat()} → {pp.period_end.isoformat()} "
+                f"(period {number}) is {_figure(rate * 100.0)}% — -100% or below, so the "
+                f"comparable yield {_figure(cy.percent)}% cannot discount this period of "
+                f"{_figure(yf)} years under {cy.day_count.value}; check comparable_yield_pct"
+            )
+    return (
+        payments
+        + _first_and_count(calendar, "periods")
+        + _first_and_count(overflows, "periods")
+        + _first_and_count(rates, "periods")
+    )
+
+
+def schedule_figure_problems(schedule: AccrualSchedule, pv: float) -> list[str]:
+    """Figures too large for a computer float (about 1.8e308): the first period whose interest
+    or adjusted issue price overflows, or a present value at the comparable yield that does
+    (method §3, §8).  Nothing built on such figures means anything, so the instrument is
+    reported rather than accrued."""
+    instrument = schedule.instrument
+    yield_pct = _figure(instrument.comparable_yield.percent)
+    for p in schedule.periods:
+        if not (math.isfinite(p.interest) and math.isfinite(p.adjusted_issue_price_end)):
+            return [
+                f"the figures overflow in {_period(p.number, p.period_start, p.period_end)}: "
+                f"from an adjusted issue price of {p.adjusted_issue_price_start!r} at its start "
+                f"and a period rate of {_figure(p.rate * 100.0)}% (comparable yield "
+                f"{yield_pct}%), the interest or the adjusted issue price at its end passes the "
+                "largest number a computer float holds (about 1.8e308); check "
+                "comparable_yield_pct, issue_price and the projected payments"
+            ]
+    if not math.isfinite(pv):
+        return [
+            f"the present value of the projected payments at the comparable yield {yield_pct}% "
+            "overflows (it passes the largest number a computer float holds, about 1.8e308); "
+            "check comparable_yield_pct, issue_price and the projected payments"
+        ]
+    return []
+
+
 def _year_fractions(instrument: Instrument) -> list[float]:
     cy = instrument.comparable_yield
     return [
@@ -140,7 +260,7 @@ def _present_value(payments: list[float], year_fractions: list[float], annual_ra
 
 def present_value(instrument: Instrument, annual_rate: float) -> float:
     """PV at the issue date of the projected payments at ``annual_rate``, compounded once per
-    accrual period with the instrument's period rates (spec §2, §8)."""
+    accrual period with the instrument's period rates (method §2, §8)."""
     return _present_value(
         [pp.amount for pp in instrument.projected_payments], _year_fractions(instrument), annual_rate
     )
@@ -148,20 +268,31 @@ def present_value(instrument: Instrument, annual_rate: float) -> float:
 
 def implied_yield(instrument: Instrument) -> float | None:
     """The annual yield (decimal) at which the projected payments are worth the issue price —
-    the yield the schedule actually produces (spec §8).  Bisection on a bracket that widens
-    until it holds the root; None when no yield in (−99%, 10,000%) prices the schedule."""
+    the yield the schedule actually produces (method §8).  Bisection on a bracket that widens
+    until it holds the root; None when no yield in the bracket prices the schedule.
+
+    The bracket runs up to 10,000% and down to 99% of the way to ``max(−100%, −1 / longest
+    year fraction)``: below ``−1 / yf`` a period's factor ``1 + r × yf`` is zero or negative
+    and the PV has no meaning (a two-year period cannot be discounted at −50%), so the search
+    never goes there.  A schedule whose periods have no length, or whose PV is not a number
+    (NaN) at an end of the bracket, has no implied yield (None)."""
     payments = [pp.amount for pp in instrument.projected_payments]
     fractions = _year_fractions(instrument)
+    longest = max(fractions, default=0.0)
+    if not longest > 0.0:
+        return None
+    floor = max(-1.0, -1.0 / longest)  # every 1 + r × yf_k > 0 above it
 
     def excess(rate: float) -> float:
         return _present_value(payments, fractions, rate) - instrument.issue_price
 
-    low, high = -0.5, 1.0
+    low, high = (-0.5 if floor < -0.5 else floor / 2.0), 1.0
     while excess(high) > 0 and high < 100.0:
         high *= 2.0
-    while excess(low) < 0 and low > -0.99:
-        low = (low - 1.0) / 2.0
-    if excess(low) < 0 or excess(high) > 0:
+    while excess(low) < 0 and low > 0.99 * floor:
+        low = (low + floor) / 2.0
+    at_low, at_high = excess(low), excess(high)
+    if math.isnan(at_low) or math.isnan(at_high) or at_low < 0 or at_high > 0:
         return None
     for _ in range(200):
         mid = (low + high) / 2.0
@@ -219,6 +350,8 @@ def payment_corrections(
     growth_after = 1.0
     corrections = []
     for period in reversed(periods):
+        if not 0.0 < growth_after < math.inf:  # under- or overflowed: no figure to offer
+            break
         corrected = period.projected_payment + residual / growth_after
         slip, gap = _typing_slip(period.projected_payment, corrected)
         if slip or period.number == len(periods):
@@ -234,25 +367,46 @@ def payment_corrections(
     return tuple(c for _, c in corrections)
 
 
+def invalid_report(
+    instrument: Instrument,
+    problems: list[str] | tuple[str, ...],
+    tolerance_per_1000: float = DEFAULT_TOLERANCE_PER_1000,
+    accept_residual: bool | None = None,
+) -> ScheduleValidation:
+    """The INVALID report of an instrument with ``problems`` (method §8): no figures, never
+    usable, whatever the user accepts.  Callers that meet an error validation did not foresee
+    use it to make that error the instrument's problem rather than everyone's."""
+    tolerance = tolerance_per_1000 * instrument.unit_principal / 1000.0
+    accepted = instrument.accept_residual if accept_residual is None else accept_residual
+    return ScheduleValidation(
+        instrument.instrument_id, tuple(problems), instrument.issue_price, float("nan"),
+        float("nan"), instrument.comparable_yield.percent, None, tolerance, accepted,
+    )
+
+
 def validate_schedule(
     instrument: Instrument,
     tolerance_per_1000: float = DEFAULT_TOLERANCE_PER_1000,
     accept_residual: bool | None = None,
 ) -> ScheduleValidation:
-    """Spec §8 for one instrument.  ``tolerance_per_1000`` is in currency per 1,000 of
+    """Method §8 for one instrument.  ``tolerance_per_1000`` is in currency per 1,000 of
     principal; ``accept_residual`` (or the instrument's own flag) accepts a schedule outside
-    tolerance explicitly."""
+    tolerance explicitly.
+
+    Never raises for an instrument with finite terms: a schedule that cannot be built or
+    priced — broken structure, a period rate of −100% or below, a day count the calendar
+    cannot give, figures that overflow — is an INVALID report naming why (method §8), so one
+    instrument's problem never stops the others."""
     tolerance = tolerance_per_1000 * instrument.unit_principal / 1000.0
     accepted = instrument.accept_residual if accept_residual is None else accept_residual
-    problems = schedule_structure_problems(instrument)
-    cy_pct = instrument.comparable_yield.percent
+    problems = schedule_structure_problems(instrument) + schedule_term_problems(instrument)
     if problems:
-        return ScheduleValidation(
-            instrument.instrument_id, tuple(problems), instrument.issue_price, float("nan"),
-            float("nan"), cy_pct, None, tolerance, accepted,
-        )
+        return invalid_report(instrument, problems, tolerance_per_1000, accepted)
     schedule = AccrualSchedule(instrument)
     pv = present_value(instrument, instrument.comparable_yield.annual_rate)
+    problems = schedule_figure_problems(schedule, pv)
+    if problems:
+        return invalid_report(instrument, problems, tolerance_per_1000, accepted)
     implied = implied_yield(instrument)
     report = ScheduleValidation(
         instrument_id=instrument.instrument_id,
@@ -260,7 +414,7 @@ def validate_schedule(
         issue_price=instrument.issue_price,
         present_value=pv,
         final_adjusted_issue_price=schedule.final_adjusted_issue_price,
-        comparable_yield_pct=cy_pct,
+        comparable_yield_pct=instrument.comparable_yield.percent,
         implied_yield_pct=None if implied is None else implied * 100.0,
         tolerance=tolerance,
         accepted=accepted,
@@ -272,25 +426,54 @@ def validate_schedule(
     )
 
 
-def _signed(value: float) -> str:
-    """``+1.2345`` / ``-1.2345``, and ``+0.0000`` rather than ``-0.0000``."""
-    text = f"{value:+.4f}"
-    return "+0.0000" if text == "-0.0000" else text
+def _places(report: ScheduleValidation) -> int | None:
+    """Decimals for the figures of ``describe``: 4, or as many more as it takes for the
+    printed residuals to sit on the same side of the printed tolerance as the real ones — a
+    refusal never reads "+0.0100 … tolerance 0.0100".  None: no fixed number of decimals
+    shows it; print the shortest repr instead."""
+    tolerance = report.tolerance
+    residuals = (report.pv_difference, report.final_adjusted_issue_price)
+    for places in range(4, 16):
+        printed_tolerance = float(f"{tolerance:.{places}f}")
+        if all(
+            (abs(float(f"{x:.{places}f}")) > printed_tolerance) == (abs(x) > tolerance)
+            for x in residuals
+        ):
+            return places
+    return None
+
+
+def _signed(value: float, places: int | None = 4) -> str:
+    """``+1.2345`` / ``-1.2345``, and ``+0.0000`` rather than ``-0.0000``; with ``places``
+    None, the shortest repr with its sign."""
+    if places is None:
+        text = repr(value) if value < 0 or value != value else f"+{value!r}"
+        return "+0.0" if text == "-0.0" else text
+    text = f"{value:+.{places}f}"
+    return text.replace("-", "+") if float(text) == 0.0 else text
 
 
 def describe(report: ScheduleValidation, unit_principal: float | None = None) -> str:
-    """A readable block for ``cpdi validate`` (one line when the schedule is OK)."""
+    """A readable block for ``cpdi validate`` (one line when the schedule is OK).  An INVALID
+    report lists its problems, one per line — this is how a degenerate instrument's reason
+    reaches the user.  Figures have four decimals, or more when four would hide why a
+    residual is outside tolerance."""
     head = f"{report.instrument_id}: {report.status}"
     if not report.structurally_valid:
         return head + "\n" + "\n".join(f"  - {p}" for p in report.problems)
     implied = (
         "none found" if report.implied_yield_pct is None else f"{report.implied_yield_pct:.6f}%"
     )
+    places = _places(report)
+
+    def plain(value: float) -> str:
+        return repr(value) if places is None else f"{value:.{places}f}"
+
     figures = (
-        f"PV at {report.comparable_yield_pct:.4f}% = {report.present_value:.4f} vs issue price "
-        f"{report.issue_price:.4f} (diff {_signed(report.pv_difference)}); final AIP "
-        f"{_signed(report.final_adjusted_issue_price)}; implied yield {implied}; tolerance "
-        f"{report.tolerance:.4f} per unit"
+        f"PV at {report.comparable_yield_pct:.4f}% = {plain(report.present_value)} vs issue "
+        f"price {plain(report.issue_price)} (diff {_signed(report.pv_difference, places)}); "
+        f"final AIP {_signed(report.final_adjusted_issue_price, places)}; implied yield "
+        f"{implied}; tolerance {plain(report.tolerance)} per unit"
     )
     if report.within_tolerance:
         return f"{head}  {figures}"
