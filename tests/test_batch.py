@@ -1,4 +1,4 @@
-"""The year-end batch: isolation, determinism, resume (issue "Year-end batch at scale")."""
+"""The year-end batch at scale: isolation, determinism, resume."""
 
 from __future__ import annotations
 
