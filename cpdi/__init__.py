@@ -4,15 +4,19 @@ method, Treas. Reg. §1.1275-4(b).
 The Python API (see ``cpdi.api``)::
 
     import cpdi
-    portfolio = cpdi.load("cpdi/examples/portfolio")     # folder of CSVs or an .xlsx
-    cpdi.validate(portfolio)                              # spec §8 per instrument
+    portfolio = cpdi.load("my-input")                     # folder of CSVs or an .xlsx
+    portfolio = cpdi.load_example()                       # the bundled example, from anywhere
+    portfolio.problems                                    # every input problem (never raised)
+    cpdi.validate(portfolio)                              # method §8 per instrument
     cpdi.schedule_frame(portfolio, "02687QCD8")           # per-period accrual table
     cpdi.compute(portfolio, through_year=2025).frame()    # the results ledger
+    cpdi.workpapers(portfolio, 2025, "out/")              # the year-end batch
 """
 
 __version__ = "0.1.0"
 
-_API = {"load", "validate", "schedule_frame", "calendar_year_frame", "compute", "ledger_frame"}
+_API = {"load", "load_example", "validate", "schedule_frame", "calendar_year_frame", "compute",
+        "ledger_frame", "workpapers"}
 
 
 def __getattr__(name):  # lazy, so the engine imports without pandas

@@ -1,9 +1,9 @@
 """The Python API: load inputs, validate schedules, get schedules and ledgers as DataFrames.
 
 This is the orchestration layer between the readers and the pure engine: it builds each
-instrument's schedule once, checks it (spec §8), runs every lot through the engine, and turns
+instrument's schedule once, checks it (method §8), runs every lot through the engine, and turns
 engine errors into Problems that name the file, row and column.  One bad lot never stops the
-others (issue: "bad lots are reported and the rest computed").
+others: bad lots are reported and the rest computed.
 
     >>> import cpdi
     >>> portfolio = cpdi.load("cpdi/examples/portfolio")
@@ -25,16 +25,29 @@ from cpdi.engine.ledger import (
     LEDGER_COLUMNS, ActualPayments, LotLedger, LotYear, MissingContingentPayment, lot_ledger,
 )
 from cpdi.engine.schedule import AccrualSchedule
-from cpdi.engine.validation import DEFAULT_TOLERANCE_PER_1000, ScheduleValidation, validate_schedule
+from cpdi.engine.validation import (
+    DEFAULT_TOLERANCE_PER_1000, ScheduleValidation, invalid_report, validate_schedule,
+)
 from cpdi.model import Instrument, Lot, PaymentKind
-from cpdi.problems import InputError, Problem
+from cpdi.problems import CpdiError, InputError, Problem
 from cpdi.readers import Portfolio, read_portfolio
 
 
 def load(path) -> Portfolio:
-    """Read and validate a folder of CSV files or an .xlsx workbook (formats.md).  Problems are
-    collected on ``portfolio.problems``, never raised."""
+    """Read and validate a folder of CSV files or an .xlsx workbook (docs/formats.md).
+
+    Every problem inside the input (a missing or misnamed table, a bad cell, an impossible
+    payment) is collected on ``portfolio.problems``, never raised.  Raises
+    :class:`cpdi.problems.InputError` only when ``path`` does not exist or is neither a folder
+    nor an .xlsx workbook."""
     return read_portfolio(path)
+
+
+def load_example() -> Portfolio:
+    """The bundled example portfolio (three notes, four holders), from any working folder."""
+    from cpdi import example_path
+
+    return read_portfolio(example_path())
 
 
 # -- schedules -----------------------------------------------------------------------------
@@ -54,15 +67,26 @@ def instrument_books(
     tolerance_per_1000: float = DEFAULT_TOLERANCE_PER_1000,
     accept_residual: Iterable[str] = (),
 ) -> dict[str, InstrumentBook]:
-    """Build and validate every instrument's schedule (spec §3, §8)."""
+    """Build and validate every instrument's schedule (method §3, §8).
+
+    Validation names every degenerate instrument it knows of (method §8).  As a last line of
+    defence, an error it did not foresee while validating or building one instrument's
+    schedule becomes that instrument's INVALID report naming the error: its lots are reported
+    and every other instrument carries on."""
     accepted = set(accept_residual)
     books = {}
     for instrument_id, instrument in portfolio.instruments.items():
-        report = validate_schedule(
-            instrument, tolerance_per_1000,
-            True if instrument_id in accepted else None,
-        )
-        schedule = AccrualSchedule(instrument) if report.structurally_valid else None
+        acceptance = True if instrument_id in accepted else None
+        try:
+            report = validate_schedule(instrument, tolerance_per_1000, acceptance)
+            schedule = AccrualSchedule(instrument) if report.structurally_valid else None
+        except Exception as error:  # noqa: BLE001 - one instrument never sinks the input
+            report = invalid_report(instrument, [
+                f"the schedule could not be validated: {type(error).__name__}: {error} (an "
+                "error cpdi did not foresee; check this instrument's terms and schedule, and "
+                "please report it)"
+            ], tolerance_per_1000, acceptance)
+            schedule = None
         books[instrument_id] = InstrumentBook(
             instrument, schedule, report, actual_payments(portfolio, instrument_id)
         )
@@ -98,7 +122,7 @@ SCHEDULE_COLUMNS = (
 
 
 def schedule_frame(portfolio_or_instrument, instrument_id: str | None = None) -> pd.DataFrame:
-    """The per-period accrual table of spec §3, per unit of principal."""
+    """The per-period accrual table of method §3, per unit of principal."""
     instrument = _instrument(portfolio_or_instrument, instrument_id)
     schedule = AccrualSchedule(instrument)
     records = [
@@ -149,7 +173,7 @@ class LedgerResult:
         return [row for ledger in self.ledgers for row in ledger.years]
 
     def frame(self) -> pd.DataFrame:
-        """The results ledger as a DataFrame, formats.md's columns in order."""
+        """The results ledger as a DataFrame, docs/formats.md's columns in order."""
         return ledger_frame(self.rows)
 
 
@@ -188,11 +212,77 @@ def lot_problem(portfolio: Portfolio, book: InstrumentBook | None, lot: Lot, err
         column = "allocate_to_maturity" if "allocate_to_maturity" in str(error) else "basis_allocation"
         return Problem(_lot_file(portfolio), _lot_row(portfolio, lot), column, str(error),
                        "correct the lot's basis allocation", **ids)
-    return Problem(_lot_file(portfolio), _lot_row(portfolio, lot), None,
-                   f"cannot compute lot {lot.lot_id}: {error}", "", **ids)
+    if isinstance(error, ArithmeticError):  # OverflowError, ZeroDivisionError, …
+        return Problem(
+            _lot_file(portfolio), _lot_row(portfolio, lot), None,
+            f"cannot compute lot {lot.lot_id}: the arithmetic failed "
+            f"({type(error).__name__}: {error})",
+            f"check the lot's amounts and dates and instrument {lot.instrument_id}'s terms",
+            **ids,
+        )
+    if isinstance(error, (ValueError, CpdiError)):
+        return Problem(_lot_file(portfolio), _lot_row(portfolio, lot), None,
+                       f"cannot compute lot {lot.lot_id}: {error}", "", **ids)
+    return Problem(
+        _lot_file(portfolio), _lot_row(portfolio, lot), None,
+        f"cannot compute lot {lot.lot_id}: {type(error).__name__}: {error}",
+        "an error cpdi did not foresee: check the lot's row, and please report it", **ids,
+    )
+
+
+def schedule_problem_row(portfolio: Portfolio, book: InstrumentBook) -> tuple[int | None, str]:
+    """Where a failed schedule should be fixed: the schedule row (and column) of the first
+    period its validation names, else of the payment that would close it, else its last row."""
+    import re
+
+    instrument = book.instrument
+    periods = instrument.projected_payments
+    report = book.validation
+    number = None
+    column = "projected_payment"
+    if report.problems:
+        mentioned = [int(n) for n in re.findall(r"period (\d+)", report.problems[0])]
+        column = "period_start"
+        if mentioned:  # a gap or overlap is fixed on the later period's row
+            number = max(mentioned)
+        elif periods and "last period" in report.problems[0]:
+            number, column = len(periods), "period_end"
+        elif periods:
+            number = 1
+    elif report.corrections:
+        number = report.corrections[0].period_number
+    elif periods:
+        number = len(periods)
+    if number is None or not 1 <= number <= len(periods):
+        return portfolio.instrument_rows.get(instrument.instrument_id), column
+    start = periods[number - 1].period_start
+    return portfolio.schedule_rows.get((instrument.instrument_id, start)), column
+
+
+_TERM_COLUMNS = ("comparable_yield_pct", "issue_price", "unit_principal", "frequency", "day_count")
+
+
+def _instrument_term_to_fix(report: ScheduleValidation) -> str | None:
+    """The instruments column a failed validation points at (a comparable yield typed as a
+    fraction, a period rate of −100% or below: "check comparable_yield_pct"), if any."""
+    import re
+
+    from cpdi.engine.plausibility import comparable_yield_typed_as_fraction
+
+    if report.structurally_valid and comparable_yield_typed_as_fraction(report) is not None:
+        return "comparable_yield_pct"
+    if report.problems:
+        names = "|".join(_TERM_COLUMNS)
+        match = re.search(rf"check ({names})\b", report.problems[0]) or re.match(
+            rf"({names})\b", report.problems[0])
+        if match:
+            return match.group(1)
+    return None
 
 
 def unusable_schedule_problem(portfolio: Portfolio, book: InstrumentBook, lot: Lot) -> Problem:
+    """A lot on a schedule that failed validation (method §8), pointing at the schedule row to
+    fix (the command line prints the repeats for further lots of the same instrument once)."""
     report = book.validation
     files = portfolio.file_names
     if not report.structurally_valid:
@@ -201,15 +291,68 @@ def unusable_schedule_problem(portfolio: Portfolio, book: InstrumentBook, lot: L
     else:
         what = (
             f"the projected payment schedule does not produce the comparable yield (final AIP "
-            f"{report.final_adjusted_issue_price:+.4f}, PV {report.present_value:.4f} vs issue "
-            f"price {report.issue_price:.4f})"
+            f"{report.final_adjusted_issue_price:+.6f}, PV {report.present_value:.6f} vs issue "
+            f"price {report.issue_price:.6f})"
         )
-        fix = "correct the schedule (see cpdi validate) or accept the residual explicitly"
+        fix = schedule_hint(report) or (
+            "correct the schedule (see cpdi validate) or accept the residual explicitly")
+    row, column = schedule_problem_row(portfolio, book)
+    file = files.get("schedule", "schedule")
+    term = _instrument_term_to_fix(report)
+    if term is not None:  # the slip is in the instrument's terms, not its schedule rows
+        file, column = files.get("instruments", "instruments"), term
+        row = portfolio.instrument_rows.get(book.instrument.instrument_id)
     return Problem(
-        files.get("schedule", "schedule"), None, "projected_payment",
+        file, row, column,
         f"lot {lot.lot_id} not computed: instrument {book.instrument.instrument_id}: {what}", fix,
         holder_id=lot.holder_id, lot_id=lot.lot_id, instrument_id=lot.instrument_id,
     )
+
+
+def missing_lots_problem(portfolio: Portfolio) -> Problem | None:
+    """``compute`` and ``workpapers`` need a lots table: an input without one (or with only a
+    misnamed one, which the readers report) has nothing to compute, and says so."""
+    if portfolio.lots or portfolio.rejected_lots or "lots" in portfolio.tables_present:
+        return None
+    if not portfolio.instruments and portfolio.problems:
+        return None  # the input is unusable already, and says why
+    lots_file = portfolio.file_names.get("lots", "lots")
+    if any(p.file == lots_file for p in portfolio.problems):
+        return None  # already reported (a misnamed or unreadable lots table)
+    return Problem(lots_file, None, None, "the input has no lots table: there is nothing to "
+                   "compute", "add lots.csv (or a lots sheet) with one row per tax lot "
+                   "(see docs/formats.md)")
+
+
+def iter_ledgers(
+    portfolio: Portfolio,
+    through_year: int,
+    books: dict[str, InstrumentBook],
+    problems: list[Problem],
+    lots: Iterable[Lot] | None = None,
+    on_lot=None,
+):
+    """Yield each computable lot's ledger through ``through_year`` one at a time (so a caller
+    can stream rows to disk and keep memory flat in the portfolio), appending to ``problems``
+    every lot on an unusable schedule and every lot the engine cannot compute."""
+    last_day = date(through_year, 12, 31)
+    for lot in portfolio.lots if lots is None else lots:
+        if on_lot is not None:
+            on_lot()
+        if lot.acquisition_date > last_day:
+            continue
+        book = books.get(lot.instrument_id)
+        if book is None:  # the readers only pass lots on known instruments
+            continue
+        if book.schedule is None or not book.validation.usable:
+            problems.append(unusable_schedule_problem(portfolio, book, lot))
+            continue
+        try:
+            ledger = compute_lot(book, lot, through_year)
+        except Exception as error:  # noqa: BLE001 - one lot's failure is that lot's problem
+            problems.append(lot_problem(portfolio, book, lot, error))
+            continue
+        yield ledger
 
 
 def compute(
@@ -223,24 +366,68 @@ def compute(
 ) -> LedgerResult:
     """Every valid lot's ledger from its acquisition year through ``through_year`` (or its
     disposition year).  Lots the readers rejected, lots on an unusable schedule and lots the
-    engine cannot compute are reported in ``problems``; the rest are computed.  ``on_lot``, if
-    given, is called once per lot (progress)."""
+    engine cannot compute are reported in ``problems`` (never raised); the rest are computed.
+    ``on_lot``, if given, is called once per lot (progress).  For a very large portfolio,
+    :func:`iter_ledgers` streams the same ledgers without holding them all."""
     books = books if books is not None else instrument_books(portfolio, tolerance_per_1000, accept_residual)
     result = LedgerResult(through_year, books=books)
     result.problems.extend(portfolio.problems)
-    for lot in portfolio.lots if lots is None else lots:
-        if on_lot is not None:
-            on_lot()
-        if lot.acquisition_date > date(through_year, 12, 31):
-            continue
-        book = books.get(lot.instrument_id)
-        if book is None:  # the readers only pass lots on known instruments
-            continue
-        if book.schedule is None or not book.validation.usable:
-            result.problems.append(unusable_schedule_problem(portfolio, book, lot))
-            continue
-        try:
-            result.ledgers.append(compute_lot(book, lot, through_year))
-        except (MissingContingentPayment, AllocationError, ValueError, ZeroDivisionError) as error:
-            result.problems.append(lot_problem(portfolio, book, lot, error))
+    if lots is None:
+        missing = missing_lots_problem(portfolio)
+        if missing is not None:
+            result.problems.append(missing)
+    result.ledgers.extend(iter_ledgers(portfolio, through_year, books, result.problems, lots, on_lot))
     return result
+
+
+# -- plausibility and counts ------------------------------------------------------------------
+def schedule_hint(report: ScheduleValidation) -> str:
+    """The likely mistake behind a schedule that fails validation, in words ("" if none is
+    recognised); see :mod:`cpdi.engine.plausibility`."""
+    from cpdi.engine.plausibility import comparable_yield_typed_as_fraction
+
+    meant = comparable_yield_typed_as_fraction(report)
+    if meant is not None:
+        return (
+            f"comparable_yield_pct {report.comparable_yield_pct:g} looks like a fraction: did you "
+            f"mean {meant:g} percent? The schedule produces {report.implied_yield_pct:.4f}%; "
+            f"write {meant:g} in instruments comparable_yield_pct"
+        )
+    return ""
+
+
+def lots_not_computed(portfolio: Portfolio, result: LedgerResult) -> int:
+    """How many lots the ledger lacks: rows the readers rejected plus lots whose computation
+    failed (each counted once)."""
+    failed = {p.lot_id for p in result.problems if p.lot_id}
+    failed.update(portfolio.rejected_lots)
+    return len(failed)
+
+
+# -- the year-end batch ------------------------------------------------------------------------
+def workpapers(
+    portfolio: Portfolio,
+    year: int,
+    out_dir,
+    *,
+    template=None,
+    prepared: date | None = None,
+    workers: int = 0,
+    resume: bool = False,
+    quiet: bool = True,
+    tolerance_per_1000: float = DEFAULT_TOLERANCE_PER_1000,
+    accept_residual: Iterable[str] = (),
+):
+    """Write every holder's workbook for tax ``year`` into ``out_dir``, with the batch summary
+    and the exceptions report, exactly as ``cpdi workpapers`` does; returns the
+    :class:`cpdi.batch.BatchReport` (problems are in ``report.problems``, never raised; a
+    failed write raises ``OSError``)."""
+    from pathlib import Path
+
+    from cpdi.batch import BatchOptions, run_batch
+
+    return run_batch(portfolio, BatchOptions(
+        year=year, out_dir=Path(out_dir), template_path=Path(template) if template else None,
+        prepared=prepared, workers=workers, resume=resume, quiet=quiet,
+        tolerance_per_1000=tolerance_per_1000, accept_residual=tuple(accept_residual),
+    ))

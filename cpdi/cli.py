@@ -1,4 +1,4 @@
-"""The command line (formats.md, "Commands"): a thin layer over ``cpdi.api``.
+"""The command line (docs/formats.md, "Commands"): a thin layer over ``cpdi.api``.
 
 Errors go to stderr one line each, naming file, row and column; no traceback unless
 ``--debug``.  Exit status: 0 success, 1 invalid input or a failed item, 2 usage error.
@@ -7,7 +7,9 @@ Errors go to stderr one line each, naming file, row and column; no traceback unl
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+from datetime import date
 from pathlib import Path
 
 from cpdi import __version__
@@ -17,12 +19,44 @@ from cpdi.problems import CpdiError, InputError, Problem
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
+class UsageError(CpdiError):
+    """A command line that cannot be run as given (exit 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line naming the command and where help is."""
+
+    def error(self, message: str):  # noqa: D102 - argparse's hook
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _tax_year(text: str) -> int:
+    """A tax year as four digits (1900-2199)."""
+    if not (len(text.strip()) == 4 and text.strip().isdigit()) or not 1900 <= int(text) <= 2199:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a tax year: write four digits, e.g. 2025")
+    return int(text)
+
+
+def _tolerance(text: str) -> float:
+    """A schedule tolerance: a finite number, 0 or more (method §8)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a tolerance: give a finite amount of 0 or more per 1,000 of "
+            f"principal, e.g. 0.01")
+    return value
+
+
 def _add_common(parser: argparse.ArgumentParser, schedules: bool = True) -> None:
-    parser.add_argument("input", help="a folder of CSV files or one .xlsx workbook (formats.md)")
+    parser.add_argument("input", help="a folder of CSV files or one .xlsx workbook (docs/formats.md)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     if schedules:
         parser.add_argument(
-            "--tolerance", type=float, default=DEFAULT_TOLERANCE_PER_1000, metavar="X",
+            "--tolerance", type=_tolerance, default=DEFAULT_TOLERANCE_PER_1000, metavar="X",
             help="schedule tolerance, currency per 1,000 of principal (default %(default)s)",
         )
         parser.add_argument(
@@ -32,16 +66,22 @@ def _add_common(parser: argparse.ArgumentParser, schedules: bool = True) -> None
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="cpdi",
         description="Contingent payment debt instruments: the noncontingent bond method, "
         "Treas. Reg. §1.1275-4(b).",
     )
     parser.add_argument("--version", action="version", version=f"cpdi {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                     parser_class=_Parser)
 
-    p = commands.add_parser("validate", help="check every schedule (spec §8) and every input row")
+    p = commands.add_parser(
+        "validate", help="check every schedule (method §8), every input row, and every lot "
+        "through a tax year as compute and workpapers would")
     _add_common(p)
+    p.add_argument("--through-year", type=_tax_year, metavar="YYYY",
+                   help="check the lots through this tax year (default: the last complete "
+                   "calendar year)")
 
     p = commands.add_parser("schedule", help="per-period accrual table and interest per calendar year")
     _add_common(p)
@@ -50,13 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("compute", help="the results ledger: one row per lot per tax year")
     _add_common(p)
-    p.add_argument("--through-year", required=True, type=int, metavar="YYYY")
-    p.add_argument("--out", required=True, metavar="results.csv")
+    p.add_argument("--through-year", required=True, type=_tax_year, metavar="YYYY")
+    p.add_argument("--out", required=True, metavar="results.csv", help="the ledger CSV to write")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
     p = commands.add_parser("workpapers", help="one Excel workpaper per holder, a summary and an exceptions report")
     _add_common(p)
-    p.add_argument("--year", required=True, type=int, metavar="YYYY", help="the tax year")
+    p.add_argument("--year", required=True, type=_tax_year, metavar="YYYY", help="the tax year")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--template", metavar="T", help="a workpaper template (.toml); see templates/README.md")
     p.add_argument("--workers", type=int, default=0, metavar="N", help="processes (default: all cores)")
@@ -85,7 +125,10 @@ def _iso_date(text: str):
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # usage errors (exit 2), --help and --version (exit 0)
+        return stop.code if isinstance(stop.code, int) else EXIT_USAGE
     try:
         return COMMANDS[args.command](args)
     except InputError as error:
@@ -93,19 +136,99 @@ def main(argv: list[str] | None = None) -> int:
             raise
         _print_problems(error.problems)
         return EXIT_FAILED
+    except UsageError as error:
+        if args.debug:
+            raise
+        print(f"cpdi {args.command}: {error}", file=sys.stderr)
+        return EXIT_USAGE
     except (CpdiError, OSError) as error:
         if args.debug:
             raise
-        print(f"cpdi: {error}", file=sys.stderr)
+        print(f"cpdi: {_one_line(error)}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
-        print("cpdi: interrupted; no partial output was left behind", file=sys.stderr)
+        print("cpdi: interrupted; no file was left half-written (files already finished are "
+              "complete; workpapers --resume carries on from them)", file=sys.stderr)
         return 130
 
 
+def _one_line(error: BaseException) -> str:
+    """An OS or cpdi error as one line: what failed, on which file, and why (taxpayer ids
+    masked, as in every message)."""
+    from cpdi.writers.privacy import message_safe
+
+    if isinstance(error, OSError) and error.filename:
+        reason = error.strerror or type(error).__name__
+        return message_safe(f"{error.filename}: {reason}")
+    return message_safe(" ".join(str(error).split()) or type(error).__name__)
+
+
+REPEATS_SHOWN = 5
+"""Lots stopped by the same instrument problem: how many are printed before the rest are
+counted in one line (all of them are in the exceptions report and the Python API)."""
+
+
 def _print_problems(problems) -> None:
+    """One line per problem; a problem repeated for many lots (an instrument's failed schedule)
+    is printed for the first few lots and then counted."""
+    seen = set()
+    repeats: dict[tuple, list] = {}
     for problem in problems:
+        if problem in seen:
+            continue
+        seen.add(problem)
+        if problem.lot_id and problem.instrument_id:
+            key = (problem.file, problem.row, problem.column, problem.instrument_id, problem.fix,
+                   problem.message.replace(problem.lot_id, "", 1))
+            group = repeats.setdefault(key, [])
+            group.append(problem.lot_id)
+            if len(group) > REPEATS_SHOWN:
+                continue
         print(str(problem), file=sys.stderr)
+    for (file, row, column, instrument_id, _, _), lots in repeats.items():
+        if len(lots) > REPEATS_SHOWN:
+            where = file + (f" row {row}" if row is not None else "")
+            print(f"{where}: {len(lots) - REPEATS_SHOWN} more lot(s) of {instrument_id} not "
+                  f"computed for the same reason (every one is listed in the exceptions report)",
+                  file=sys.stderr)
+
+
+def _check_out(path: str, suffixes: tuple[str, ...], what: str) -> Path:
+    """``--out`` for a file: one of ``suffixes``, not an existing folder (a usage error)."""
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"--out {path} is a folder; {what} is one file: name it, e.g. "
+                         f"{target / ('results' + suffixes[0])}")
+    if target.suffix.lower() not in suffixes:
+        choices = " or ".join(suffixes)
+        raise UsageError(f"--out {path}: {what} is written as {choices}; name the file with "
+                         f"that extension")
+    if not target.parent.exists():
+        raise UsageError(f"--out {path}: the folder {target.parent} does not exist")
+    return target
+
+
+def _check_out_dir(path: str) -> Path:
+    """``--out`` for a folder: not an existing file (a usage error)."""
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"--out {path} is an existing file; workpapers are written into a "
+                         f"folder: give a folder name")
+    return target
+
+
+def _check_year_in_lives(portfolio, year: int, option: str, before_only: bool = False) -> None:
+    """A tax year outside every instrument's life is a usage error (nothing could be
+    reported); ``before_only`` allows years after the last maturity (a ledger through a later
+    year simply ends at maturity)."""
+    if not portfolio.instruments:
+        return
+    first = min(i.issue_date.year for i in portfolio.instruments.values())
+    last = max(i.maturity_date.year for i in portfolio.instruments.values())
+    if year < first or (not before_only and year > last):
+        raise UsageError(
+            f"{option} {year} is outside the instruments' lives: they run from {first} to "
+            f"{last}; give a tax year in that range")
 
 
 def _load(args):
@@ -118,24 +241,43 @@ def _load(args):
     return api.load(path)
 
 
+def _last_complete_year() -> int:
+    return date.today().year - 1
+
+
 def cmd_validate(args) -> int:
+    """Every schedule (method §8), every input row, and every lot through a tax year as compute
+    and workpapers would compute it, so that "all valid" means the batch will run."""
     from cpdi import api
 
     portfolio = _load(args)
-    reports = api.validate(portfolio, args.tolerance, args.accept_residual)
+    through_year = args.through_year or _last_complete_year()
+    books = api.instrument_books(portfolio, args.tolerance, args.accept_residual)
+    reports = {iid: book.validation for iid, book in books.items()}
     for instrument_id in sorted(reports):
         instrument = portfolio.instruments[instrument_id]
         print(describe(reports[instrument_id], instrument.unit_principal))
-    _print_problems(portfolio.problems)
+        hint = api.schedule_hint(reports[instrument_id])
+        if hint:
+            print(f"  hint: {hint}")
+    problems = list(portfolio.problems)
+    lots_checked = 0
+    if portfolio.lots:
+        result = api.compute(portfolio, through_year, books=books)
+        lots_checked = len(portfolio.lots)
+        problems += [p for p in result.problems if p not in problems]
+    _print_problems(problems)
     failed = [r for r in reports.values() if not r.usable]
-    if portfolio.problems or failed:
+    lots = (f"; {lots_checked} lot(s) checked through {through_year}" if lots_checked
+            else "; no lots to check")
+    if problems or failed:
         print(
-            f"{len(reports)} instrument(s) checked: {len(failed)} failed; "
-            f"{len(portfolio.problems)} input problem(s)",
+            f"{len(reports)} instrument(s) checked: {len(failed)} failed{lots}; "
+            f"{len(problems)} problem(s)",
             file=sys.stderr,
         )
         return EXIT_FAILED
-    print(f"{len(reports)} instrument(s) checked: all valid")
+    print(f"{len(reports)} instrument(s) checked{lots}: all valid")
     return EXIT_OK
 
 
@@ -143,6 +285,8 @@ def cmd_schedule(args) -> int:
     from cpdi import api
     from cpdi.writers.schedule import write_schedule
 
+    if args.out:
+        _check_out(args.out, (".csv", ".xlsx"), "the schedule")
     portfolio = _load(args)
     instrument = api._instrument(portfolio, args.instrument)
     report = api.validate(portfolio, args.tolerance, args.accept_residual)[args.instrument]
@@ -167,45 +311,62 @@ def cmd_schedule(args) -> int:
 
 
 def cmd_compute(args) -> int:
+    """The results ledger, streamed: each lot's rows are written as it is computed, so memory
+    stays flat in the number of lots (only the input and the problems are held)."""
     from cpdi import api
+    from cpdi.progress import Progress
     from cpdi.writers.results import write_results_csv
 
-    from cpdi.progress import Progress
-
+    target = _check_out(args.out, (".csv",), "the results ledger")
     portfolio = _load(args)
+    _check_year_in_lives(portfolio, args.through_year, "--through-year", before_only=True)
     progress = Progress(len(portfolio.lots), "lots", quiet=args.quiet or len(portfolio.lots) < 5000)
-    result = api.compute(portfolio, args.through_year, args.tolerance, args.accept_residual,
-                         on_lot=progress.advance)
-    progress.close()
-    written = write_results_csv(result.rows, args.out)
-    _print_problems(result.problems)
-    lots_failed = len({p.lot_id for p in result.problems if p.lot_id})
+    books = api.instrument_books(portfolio, args.tolerance, args.accept_residual)
+    problems = list(portfolio.problems)
+    missing = api.missing_lots_problem(portfolio)
+    if missing is not None:
+        problems.append(missing)
+    computed = 0
+
+    def rows():
+        nonlocal computed
+        for ledger in api.iter_ledgers(portfolio, args.through_year, books, problems,
+                                       on_lot=progress.advance):
+            computed += 1
+            yield from ledger.years
+
+    try:
+        written = write_results_csv(rows(), target)
+    finally:
+        progress.close()
+    _print_problems(problems)
+    result = api.LedgerResult(args.through_year, problems=problems)
+    not_computed = api.lots_not_computed(portfolio, result)
     print(
-        f"wrote {written} lot-year row(s) for {len(result.ledgers)} lot(s) through "
+        f"wrote {written} lot-year row(s) for {computed} lot(s) through "
         f"{args.through_year} to {args.out}"
-        + (f"; {lots_failed} lot(s) not computed, {len(result.problems)} problem(s) above"
-           if result.problems else "")
+        + (f"; {not_computed} lot(s) not computed, {len(set(problems))} problem(s) above"
+           if problems else "")
     )
-    return EXIT_FAILED if result.problems else EXIT_OK
+    return EXIT_FAILED if problems else EXIT_OK
 
 
 def cmd_workpapers(args) -> int:
     from cpdi.batch import BatchOptions, run_batch
 
+    _check_out_dir(args.out)
     portfolio = _load(args)
+    _check_year_in_lives(portfolio, args.year, "--year")
     report = run_batch(portfolio, BatchOptions(
         year=args.year, out_dir=Path(args.out),
         template_path=Path(args.template) if args.template else None,
         prepared=args.prepared, workers=args.workers, resume=args.resume, quiet=args.quiet,
         tolerance_per_1000=args.tolerance, accept_residual=tuple(args.accept_residual),
+        # what the run did to the folder (removed files, a stale lock taken over …), as it happens
+        notify=lambda note: print(note, file=sys.stderr, flush=True),
     ))
     _print_problems(report.problems)
-    skipped = f" ({report.holders_skipped} unchanged, kept)" if report.holders_skipped else ""
-    print(
-        f"{report.holders_ok} workbook(s) for {args.year} in {args.out}{skipped}; "
-        f"{report.holders_failed} holder(s) failed; summary {report.summary_path.name}, "
-        f"exceptions {report.exceptions_path.name} ({len(report.problems)} problem(s))"
-    )
+    print(report.result_line(args.out))
     return report.exit_code
 
 

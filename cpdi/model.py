@@ -2,7 +2,7 @@
 
 Amounts in a schedule or payment are *per unit of principal* (per ``unit_principal``, usually
 1,000); amounts on a lot are dollars for the whole lot.  Money is a ``float`` computed
-unrounded (style §5); dates are ``datetime.date``.
+unrounded and rounded only when presented; dates are ``datetime.date``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from cpdi.engine.daycount import DayCount, period_rate
 
 
 class PaymentType(enum.Enum):
-    """A projected payment is fixed or contingent (spec §1; (b)(4)(ii))."""
+    """A projected payment is fixed or contingent (method §1; (b)(4)(ii))."""
 
     FIXED = "fixed"
     CONTINGENT = "contingent"
@@ -29,7 +29,7 @@ class PaymentKind(enum.Enum):
 
 
 class BasisAllocationMethod(enum.Enum):
-    """How a holder allocates a basis different from the adjusted issue price (spec §6)."""
+    """How a holder allocates a basis different from the adjusted issue price (method §6)."""
 
     PROPORTIONAL = "proportional"
     STRAIGHT_LINE = "straight_line"
@@ -39,9 +39,9 @@ class BasisAllocationMethod(enum.Enum):
 
 @dataclass(frozen=True)
 class ComparableYield:
-    """The comparable yield of (b)(4)(i), compounded once per accrual period (spec §1), kept
-    with the day count and frequency that turn it into a period rate (style: a yield never
-    travels alone)."""
+    """The comparable yield of (b)(4)(i), compounded once per accrual period (method §1), kept
+    with the day count and frequency that turn it into a period rate (a yield never travels
+    alone)."""
 
     annual_rate: float  # decimal: 0.0546 for 5.46%
     day_count: DayCount
@@ -52,7 +52,7 @@ class ComparableYield:
         return self.annual_rate * 100.0
 
     def period_rate(self, start: date, end: date) -> float:
-        """Rate for the accrual period from ``start`` to ``end`` (spec §2)."""
+        """Rate for the accrual period from ``start`` to ``end`` (method §2)."""
         return period_rate(self.annual_rate, self.day_count, start, end, self.frequency)
 
     def at(self, annual_rate: float) -> "ComparableYield":
@@ -63,7 +63,7 @@ class ComparableYield:
 @dataclass(frozen=True)
 class ProjectedPayment:
     """One row of the projected payment schedule: the accrual period ``(start, end]`` and the
-    payment due on ``end`` (spec §2), per unit of principal."""
+    payment due on ``end`` (method §2), per unit of principal."""
 
     period_start: date
     period_end: date
@@ -84,7 +84,7 @@ class Instrument:
     comparable_yield: ComparableYield
     projected_payments: tuple[ProjectedPayment, ...]
     description: str = ""
-    accept_residual: bool = False  # the user accepts a schedule outside tolerance (spec §8)
+    accept_residual: bool = False  # the user accepts a schedule outside tolerance (method §8)
 
 
 @dataclass(frozen=True)

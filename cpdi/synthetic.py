@@ -1,7 +1,7 @@
 """Synthetic portfolios for property tests and benchmarks (never for real returns).
 
 Instruments get random conventions, a random comparable yield and projected payments, with the
-final payment set so the schedule produces the comparable yield exactly (spec §8).  Actual
+final payment set so the schedule produces the comparable yield exactly (method §8).  Actual
 payments scatter around the projections; some instruments are called; lots are bought at
 issue or later at a premium or discount, and some are sold.
 """
@@ -78,7 +78,7 @@ def random_payments(rng: random.Random, instrument: Instrument, call_probability
         call_index = rng.randint(1, len(periods) - 2)
     for index, pp in enumerate(periods):
         if pp.payment_type is PaymentType.FIXED and rng.random() < 0.5:
-            pass  # omitted: taken as paid at its projection (spec §5)
+            pass  # omitted: taken as paid at its projection (method §5)
         else:
             factor = 1.0 if pp.payment_type is PaymentType.FIXED else rng.choice((0.0, rng.uniform(0.0, 2.0), 1.0))
             payments.append(ActualPayment(instrument.instrument_id, pp.period_end, pp.amount * factor))
@@ -142,7 +142,7 @@ def random_portfolio(seed: int, instruments: int = 10, holders: int = 50, lots_p
 
 
 def write_csv_folder(portfolio: SyntheticPortfolio, folder: str | Path) -> Path:
-    """Write the portfolio as the input CSV files of formats.md (full precision)."""
+    """Write the portfolio as the input CSV files of docs/formats.md (full precision)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
 

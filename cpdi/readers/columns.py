@@ -1,15 +1,15 @@
-"""The input columns, declared once as data (style §6).
+"""The input columns, declared once as data.
 
-Each table of the input contract (formats.md, "Input: a folder of CSV files, or one .xlsx
-workbook") is a tuple of :class:`Column` in the order formats.md lists them.  The readers parse
+Each table of the input contract (docs/formats.md, "Input: a folder of CSV files, or one .xlsx
+workbook") is a tuple of :class:`Column` in the order docs/formats.md lists them.  The readers parse
 and check cells by ``kind``, report a blank ``required`` cell, and quote ``choices`` in their
 messages; the blank input workbook and the docs are generated from the same declarations, so a
 new column is added here and nowhere else.
 
-``meaning`` is the formats.md text verbatim (markdown backticks included; empty where formats.md
-leaves the meaning blank).  One column is ours, not formats.md's: ``accept_residual`` on
-instruments, the explicit acceptance of a schedule outside tolerance that method §8 requires
-("an option on the instrument or the command").
+``meaning`` is the "meaning" cell of the column's row in docs/formats.md, verbatim (markdown
+backticks included; empty where the doc leaves it blank); tests/test_readers.py keeps the two
+identical.  ``accept_residual`` on instruments is the explicit acceptance of a schedule outside
+tolerance that method §8 requires ("an option on the instrument or the command").
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ currency sign); ``int`` a whole number; ``choice`` one of ``choices`` (case-inse
 @dataclass(frozen=True)
 class Column:
     """One input column: its header ``name``, how its cells are read (``kind``, one of
-    :data:`KINDS`), whether a row needs a value, what it means (formats.md), and, for a
+    :data:`KINDS`), whether a row needs a value, what it means (docs/formats.md), and, for a
     ``choice`` column or a restricted ``int``, the valid values in their canonical spelling."""
 
     name: str
@@ -69,7 +69,7 @@ INSTRUMENTS: tuple[Column, ...] = (
         "`30/360`, `ACT/ACT`, `ACT/365F` or `ACT/360`",
         choices=("30/360", "ACT/ACT", "ACT/365F", "ACT/360"),
     ),
-    # Ours, not formats.md's: method §8 asks for an explicit acceptance per instrument.
+    # method §8 asks for an explicit acceptance per instrument (or --accept-residual).
     Column(
         "accept_residual",
         "bool",
@@ -79,7 +79,10 @@ INSTRUMENTS: tuple[Column, ...] = (
     ),
 )
 
-_PERIOD = "the period is `[period_start, period_end)`; its payment is due on period_end"
+_PERIOD = (
+    "the accrual period runs from the day after period_start through period_end (method §2); "
+    "its payment is due on period_end"
+)
 
 SCHEDULE: tuple[Column, ...] = (
     Column("instrument_id", "text", True, ""),
@@ -127,7 +130,7 @@ LOTS: tuple[Column, ...] = (
         "sale (settlement) date; the buyer holds that day. Blank while held: retirement at "
         "maturity and issuer calls are applied automatically",
     ),
-    # Required "with disposition_date" (formats.md): checked as a pair by the reader.
+    # Required "with disposition_date" (docs/formats.md): checked as a pair by the reader.
     Column("proceeds", "decimal", False, "total dollars received on the sale"),
     Column(
         "basis_allocation",
@@ -173,7 +176,7 @@ REQUIRED_TABLES: tuple[str, ...] = ("instruments", "schedule")
 
 EXTRA_COLUMNS_CARRIED: tuple[str, ...] = ("holders",)
 """Tables whose columns beyond the declared ones are meaningful (carried to the workpaper
-cover, formats.md "holders.csv"); elsewhere unknown columns are kept but unused."""
+cover, docs/formats.md "holders.csv"); elsewhere unknown columns are kept but unused."""
 
 
 def column(table: str, name: str) -> Column:

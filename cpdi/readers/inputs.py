@@ -1,8 +1,8 @@
-"""Reading and validating a whole input: :func:`read_portfolio` (formats.md, "Input").
+"""Reading and validating a whole input: :func:`read_portfolio` (docs/formats.md, "Input").
 
 Every cell is read by its column's declaration (:mod:`cpdi.readers.columns`) and every row is
-checked against formats.md and the method's conventions; **every** problem is collected (style
-§7), each naming the file, row and column, the bad value, what is wrong and what would fix it.
+checked against docs/formats.md and the method's conventions; **every** problem is collected,
+each naming the file, row and column, the bad value, what is wrong and what would fix it.
 Nothing is raised for bad data: a caller gets a :class:`Portfolio` holding what is usable and
 the list of problems, so a batch can carry on with every lot that is not affected.
 
@@ -59,6 +59,21 @@ from cpdi.readers.columns import (
 )
 from cpdi.readers.tables import RawInput, RawRow, RawTable, cell_text, is_blank, read_tables
 
+MAX_CELL_TEXT = 32_767
+"""The longest text a cell may hold: Excel's limit, so whatever is read can be written to a
+workpaper whole (a longer name would be cut there)."""
+
+MESSAGE_VALUE_LIMIT = 60
+"""How much of a bad cell a message quotes."""
+
+MAX_YIELD_PCT = 100.0
+"""Convention ours: a comparable yield or holder yield above 100% a year is refused as a typing
+slip (basis points, or a yield typed twice); no contingent payment debt instrument prices there."""
+
+PRICE_TYPED_AS_COST = 0.02
+"""Convention ours: a lot's cost (or proceeds) under 2% of its face amount and no more than 200
+dollars is read as a price per 100 of face typed into a dollar column (98.5 for $246,250)."""
+
 UNIT_MULTIPLE_TOLERANCE = 1e-9
 """Relative tolerance for "principal_amount is a whole multiple of unit_principal"."""
 
@@ -83,6 +98,9 @@ class Portfolio:
     rejected_lots: dict[str, tuple[Problem, ...]] = field(default_factory=dict)
     file_names: dict[str, str] = field(default_factory=dict, compare=False)  # table → "lots.csv" / "b.xlsx[lots]"
     lot_rows: dict[str, int] = field(default_factory=dict, compare=False)  # lot_id → its row, for later problems
+    instrument_rows: dict[str, int] = field(default_factory=dict, compare=False)  # instrument_id → its row
+    schedule_rows: dict[tuple[str, date], int] = field(default_factory=dict, compare=False)  # (id, period_start) → row
+    tables_present: frozenset[str] = field(default_factory=frozenset, compare=False)  # tables found in the input
 
     @property
     def ok(self) -> bool:
@@ -92,7 +110,7 @@ class Portfolio:
 
 def read_portfolio(path: str | Path) -> Portfolio:
     """Read, parse and validate the input at ``path`` (a folder of CSV files or an ``.xlsx``
-    workbook; formats.md), collecting every problem.
+    workbook; docs/formats.md), collecting every problem.
 
     Raises :class:`cpdi.problems.InputError` only when ``path`` does not exist or is neither a
     folder nor an ``.xlsx`` workbook; anything wrong inside it is a ``Problem``.
@@ -122,6 +140,13 @@ _TRUE = {"yes", "true", "1"}
 _FALSE = {"no", "false", "0"}
 
 
+def _num(value: float) -> str:
+    """A number in a message exactly as it was read (the shortest text that reads back as the
+    same float: ``100.0000001``, never rounded to ``100``); whole numbers without ``.0``."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
 def _or_list(values: tuple[str, ...] | list[str]) -> str:
     """``a, b, c or d``."""
     values = list(values)
@@ -133,7 +158,7 @@ def _read_text(cell: Any, col: Column) -> str:
 
 
 def _read_date(cell: Any, col: Column) -> date:
-    """ISO ``YYYY-MM-DD`` text, or a real Excel date (formats.md)."""
+    """ISO ``YYYY-MM-DD`` text, or a real Excel date (docs/formats.md)."""
     if isinstance(cell, date):
         return cell
     if isinstance(cell, (int, float)) and not isinstance(cell, bool):
@@ -154,7 +179,7 @@ def _read_date(cell: Any, col: Column) -> date:
 
 def _read_decimal(cell: Any, col: Column) -> float:
     """A plain decimal; ``1,000.00`` with thousands separators is accepted, a currency sign is
-    not (formats.md); NaN and infinities are not numbers an input can hold."""
+    not (docs/formats.md); NaN and infinities are not numbers an input can hold."""
     if isinstance(cell, bool):
         raise _BadCell("is TRUE/FALSE, not a number", "enter a plain number such as 1000.00")
     if isinstance(cell, date):
@@ -285,8 +310,10 @@ class _Row:
 
     def report(self, column: str | None, message: str, fix: str) -> Problem:
         """Record a problem with ``column`` (``None``: the whole row); the value shown is the
-        cell's text, if any."""
+        cell's text, if any (a long one cut to its first 60 characters, marked "…")."""
         value = cell_text(self.raw.cell(column)) if column is not None else ""
+        if len(value) > MESSAGE_VALUE_LIMIT:
+            value = value[:MESSAGE_VALUE_LIMIT] + f"… ({len(value):,} characters)"
         problem = Problem(self.file, self.row, column, message, fix, value or None, **self.ids)
         self.problems.append(problem)
         self.sink.append(problem)
@@ -307,6 +334,12 @@ class _Row:
                     self.report(
                         col.name, f"{col.name} is blank", f"enter the {col.name}; it is required"
                     )
+                values[col.name] = None
+                continue
+            if isinstance(cell, str) and len(cell) > MAX_CELL_TEXT:
+                self.report(col.name, f"is {len(cell):,} characters long; a cell holds at most "
+                            f"{MAX_CELL_TEXT:,} (Excel's limit), and nothing is cut silently",
+                            f"shorten the {col.name}")
                 values[col.name] = None
                 continue
             try:
@@ -349,6 +382,7 @@ class _PortfolioReader:
         self.holder_problems: dict[str, Problem] = {}
         self.holders_checked = False
         self.lot_rows: dict[str, int] = {}
+        self.schedule_rows: dict[tuple[str, date], int] = {}
 
     def read(self) -> Portfolio:
         self._instruments()
@@ -375,6 +409,9 @@ class _PortfolioReader:
             rejected_lots=rejected,
             file_names={name: table.file for name, table in self.tables.items()},
             lot_rows=self.lot_rows,
+            instrument_rows={iid: draft.row for iid, draft in self.drafts.items()},
+            schedule_rows=self.schedule_rows,
+            tables_present=frozenset(n for n, t in self.tables.items() if t.present),
         )
 
     # -- shared helpers --
@@ -389,7 +426,7 @@ class _PortfolioReader:
             if name in REQUIRED_TABLES:
                 self.problems.append(Problem(
                     table.file, None, None, "the file is empty",
-                    fix="add the header row and the data rows (see formats.md)",
+                    fix="add the header row and the data rows (see docs/formats.md)",
                 ))
             return ()
         keys = set(table.keys)
@@ -427,7 +464,7 @@ class _PortfolioReader:
     # -- instruments.csv --
 
     def _instruments(self) -> None:
-        """One row per instrument (formats.md "instruments.csv")."""
+        """One row per instrument (docs/formats.md "instruments.csv")."""
         table = self.tables["instruments"]
         for raw in self._rows("instruments"):
             iid = raw.text("instrument_id")
@@ -453,6 +490,13 @@ class _PortfolioReader:
                     "comparable_yield_pct", "comparable yield must be above -100%",
                     "enter the yield in percent, e.g. 5.46 for 5.46%",
                 )
+            elif cy is not None and cy > MAX_YIELD_PCT:
+                row.report(
+                    "comparable_yield_pct",
+                    f"a comparable yield of {_num(cy)}% a year is not plausible (cpdi refuses more "
+                    f"than {MAX_YIELD_PCT:g}%)",
+                    f"enter the yield in percent: if {_num(cy)} is basis points, write {_num(cy / 100)}",
+                )
             if not iid:
                 continue
             first = self.drafts.get(iid)
@@ -469,7 +513,7 @@ class _PortfolioReader:
 
     def _instrument(self, iid: str, draft: _InstrumentDraft) -> Instrument:
         """The usable instrument, its schedule sorted by period_start; the comparable yield
-        travels with its day count and frequency (style §4)."""
+        travels with its day count and frequency."""
         v = draft.values
         return Instrument(
             instrument_id=iid,
@@ -488,7 +532,7 @@ class _PortfolioReader:
     # -- schedule.csv --
 
     def _schedule(self) -> None:
-        """The projected payment schedule, one row per accrual period (formats.md
+        """The projected payment schedule, one row per accrual period (docs/formats.md
         "schedule.csv").  Contiguity and maturity are the engine's validation (method §8)."""
         table = self.tables["schedule"]
         for raw in self._rows("schedule"):
@@ -501,10 +545,18 @@ class _PortfolioReader:
             if draft is None:
                 continue
             draft.schedule_rows += 1
+            if v["projected_payment"] is not None and v["projected_payment"] < 0:
+                row.report(
+                    "projected_payment",
+                    f"a projected payment cannot be negative ({_num(v['projected_payment'])}): the "
+                    "issuer pays the holder",
+                    "enter the projected amount per unit of principal, 0 or more",
+                )
             if row.problems:
                 draft.schedule_complete = False
                 self._flag_instrument(iid, row)
                 continue
+            self.schedule_rows.setdefault((iid, v["period_start"]), raw.row)
             draft.schedule.append(ProjectedPayment(
                 v["period_start"], v["period_end"], v["projected_payment"],
                 PaymentType(v["payment_type"] or PaymentType.CONTINGENT.value),
@@ -525,7 +577,7 @@ class _PortfolioReader:
     # -- payments.csv --
 
     def _payments(self) -> None:
-        """What was actually paid, per unit of principal (formats.md "payments.csv")."""
+        """What was actually paid, per unit of principal (docs/formats.md "payments.csv")."""
         table = self.tables["payments"]
         seen: dict[tuple[str, date, str], int] = {}
         for raw in self._rows("payments"):
@@ -537,6 +589,19 @@ class _PortfolioReader:
                 self._unknown_instrument(row, iid)
             kind = PaymentKind(v["kind"] or PaymentKind.SCHEDULED.value)
             kind_read = v["kind"] is not None or not row.given("kind")
+            amount = v["amount"]
+            if amount is not None and kind_read:
+                if kind is PaymentKind.REDEMPTION and amount <= 0:
+                    row.report(
+                        "amount", f"a redemption repays principal: {_num(amount)} is not an amount "
+                        "an issuer call pays", "enter the redemption price per unit of principal "
+                        "(e.g. 1000), or delete the row if the note was not called",
+                    )
+                elif amount < 0:
+                    row.report(
+                        "amount", f"an actual payment cannot be negative ({_num(amount)}): the issuer "
+                        "pays the holder", "enter the amount paid per unit of principal, 0 or more",
+                    )
             when = v["date"]
             if iid and when is not None and kind_read:
                 key = (iid, when, kind.value)
@@ -593,7 +658,7 @@ class _PortfolioReader:
 
     def _holders(self) -> None:
         """Optional holders: ``holder_id``, ``name``, ``tin`` and extra columns carried to the
-        workpaper cover (formats.md "holders.csv").  The tin stays text."""
+        workpaper cover (docs/formats.md "holders.csv").  The tin stays text."""
         table = self.tables["holders"]
         rows = self._rows("holders")
         self.holders_checked = table.present and table.has_column("holder_id")
@@ -602,6 +667,11 @@ class _PortfolioReader:
             hid = raw.text("holder_id")
             row = _Row(table, raw, self.problems, holder_id=hid or None)
             v = row.parse(HOLDERS)
+            for header, key in extra:
+                if len(raw.text(key)) > MAX_CELL_TEXT:
+                    row.report(key, f"is {len(raw.text(key)):,} characters long; a cell holds at "
+                               f"most {MAX_CELL_TEXT:,} (Excel's limit), and nothing is cut silently",
+                               f"shorten the {header}")
             if not hid:
                 continue
             if hid in self.holder_rows:
@@ -627,7 +697,7 @@ class _PortfolioReader:
     # -- lots.csv --
 
     def _lots(self) -> tuple[tuple[Lot, ...], dict[str, tuple[Problem, ...]]]:
-        """One row per tax lot (formats.md "lots.csv"; method §4 for the dates, §6 for the
+        """One row per tax lot (docs/formats.md "lots.csv"; method §4 for the dates, §6 for the
         basis allocation)."""
         table = self.tables["lots"]
         read: list[tuple[str, Lot | None, list[Problem]]] = []
@@ -732,6 +802,8 @@ class _PortfolioReader:
                 "cost_basis", "cost basis must be greater than 0",
                 "enter the total cost of the lot in dollars",
             )
+        for name in ("cost_basis", "proceeds"):
+            self._check_not_a_price(row, name, v[name], principal)
 
         acquired = v["acquisition_date"]
         if acquired is not None:
@@ -771,7 +843,7 @@ class _PortfolioReader:
                     "leave it blank: the call is applied automatically",
                 )
 
-        # proceeds are required with disposition_date (formats.md), and only with it.
+        # proceeds are required with disposition_date (docs/formats.md), and only with it.
         if row.given("proceeds") and not row.given("disposition_date"):
             row.report(
                 "disposition_date", "proceeds are given but disposition_date is blank",
@@ -802,6 +874,13 @@ class _PortfolioReader:
                 "holder_yield_pct", "holder yield must be above -100%",
                 "enter the yield in percent, e.g. 13 for 13%",
             )
+        elif v["holder_yield_pct"] is not None and v["holder_yield_pct"] > MAX_YIELD_PCT:
+            row.report(
+                "holder_yield_pct",
+                f"a holder yield of {_num(v['holder_yield_pct'])}% a year is not plausible (cpdi "
+                f"refuses more than {MAX_YIELD_PCT:g}%)",
+                "enter the yield in percent, e.g. 13 for 13%, or leave it blank to have it solved",
+            )
         if row.given("allocate_to_maturity") and method is not None and method not in (
             "proportional", "straight_line"
         ):
@@ -816,4 +895,19 @@ class _PortfolioReader:
                 "allocate_to_maturity", "allocate_to_maturity cannot be negative",
                 "enter the dollars of the difference allocated to the payment at maturity "
                 "(0 or more)",
+            )
+
+    @staticmethod
+    def _check_not_a_price(row: _Row, name: str, amount: float | None, principal: float | None) -> None:
+        """A dollar amount that is really a price per 100 of face (``98.5`` typed for a
+        $250,000 lot bought at 98.5): refused, naming the likely dollars."""
+        if amount is None or principal is None or amount <= 0 or principal <= 0:
+            return
+        if amount <= 200 and amount < PRICE_TYPED_AS_COST * principal:
+            dollars = amount * principal / 100.0
+            row.report(
+                name,
+                f"{_num(amount)} dollars for {_num(principal)} of face is {amount / principal:.4%} of "
+                f"face: it looks like a price per 100 of face, not the lot's total dollars",
+                f"enter the total dollars: at a price of {_num(amount)} that is {dollars:,.2f}",
             )

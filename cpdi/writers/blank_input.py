@@ -1,8 +1,8 @@
-"""``cpdi init FILE.xlsx``: the blank input workbook a preparer fills in Excel (formats.md,
+"""``cpdi init FILE.xlsx``: the blank input workbook a preparer fills in Excel (docs/formats.md,
 "Input: a folder of CSV files, or one .xlsx workbook").
 
-Everything about the columns comes from their declarations (:data:`cpdi.readers.columns.TABLES`,
-style §6): each input sheet's header row is the declared column names in order, a required
+Everything about the columns comes from their declarations (:data:`cpdi.readers.columns.TABLES`):
+each input sheet's header row is the declared column names in order, a required
 column's header is bold on a fill, each header carries the column's meaning as a cell comment,
 and each column gets the number format and data validation of its ``kind``:
 
@@ -21,7 +21,7 @@ Validation covers every data row of the sheet (rows 2 to 1,048,576).  A first sh
 column of every sheet from the same declarations.  The readers look only for the sheets named in
 ``TABLES``, so ``instructions`` is ignored when the workbook is read back.
 
-Conventions that are ours, not formats.md's: the header colours, the widths, the fixed
+Conventions of the workbook itself, not of the input contract: the header colours, the widths, the fixed
 ``created`` property (2000-01-01, so the same cpdi writes the same bytes), the strict ("stop")
 validation style, which offers the canonical spellings only — the reader also accepts
 case variants and, for ``day_count``, market aliases such as ``Actual/360``, which can still be
@@ -70,7 +70,7 @@ SHEET_PURPOSE: dict[str, str] = {
     "holders": "optional: holder_id, name, tin; extra columns you add are carried to the "
     "workpaper cover",
 }
-"""What each input sheet is (formats.md's headings), for the instructions sheet."""
+"""What each input sheet is (the headings of docs/formats.md), for the instructions sheet."""
 
 _KIND_FORMAT = {
     "text": "text",
@@ -130,7 +130,7 @@ class _Formats:
 
 
 def _plain(text: str) -> str:
-    """formats.md's meaning without its markdown backticks."""
+    """A column's meaning (as in docs/formats.md) without its markdown backticks."""
     return text.replace("`", "")
 
 
