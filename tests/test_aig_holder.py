@@ -1,7 +1,7 @@
-"""The real AIG CMS Curve Notes schedule (shared fixture), held from issue by an illustrative
-holder of $100,000 (100 notes) with made-up actual coupons.
+"""The real AIG CMS Curve Notes schedule (tests/fixtures/aig-cms-curve-2027), held from issue
+by an illustrative holder of $100,000 (100 notes) with made-up actual coupons.
 
-The schedule as printed fails validation (final AIP +36.0001, spec §10).  We correct it the way
+The schedule as printed fails validation (final AIP +36.0001, method §10).  We correct it the way
 the validator suggests — the final payment 1004.2577 → 1040.2578 ("digits '04' printed for
 '40'") — and then every year's figures follow from the schedule and the coupons alone."""
 
@@ -20,7 +20,6 @@ from cpdi.model import Lot, PaymentType
 from cpdi.readers import read_portfolio
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "aig-cms-curve-2027"
-pytestmark = pytest.mark.skipif(not FIXTURE.exists(), reason="shared fixture not present")
 
 UNITS = 100  # $100,000 of $1,000 notes
 

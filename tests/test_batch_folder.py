@@ -1,8 +1,8 @@
-"""The year-end batch's output folder tells the truth (issue #8 item 6 and the robustness
-findings): after a rerun it holds this run's holders only; the manifest never claims a workbook
-it has not verified, even after SIGKILL; it keeps no personal data; a malformed manifest, a
-second run, a full disk or an unusable lots table each give one plain line, never a traceback
-(cpdi/batch.py module docstring; docs/formats.md, "The output folder")."""
+"""The year-end batch's output folder tells the truth: after a rerun it holds this run's
+holders only; the manifest never claims a workbook it has not verified, even after SIGKILL; it
+keeps no personal data; a malformed manifest, a second run, a full disk or an unusable lots
+table each give one plain line, never a traceback (docs/formats.md, "The output folder").
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`cpdi init`: the blank input workbook (formats.md, "Input"; style §6).
+"""`cpdi init`: the blank input workbook (docs/formats.md, "Input"), from the declarations.
 
 The workbook is generated from the column declarations (``columns.TABLES``): its headers are the
 declared names in order, its validation follows each column's kind, and its instructions sheet
@@ -190,7 +190,7 @@ COUPONS = [30.0, 30.0]
 def _closing_final_payment() -> float:
     """Annual ACT/ACT on anniversaries: every period's rate is the full yield (a regular period
     is 1/frequency of a year), so AIP_k = AIP_{k-1} × 1.05 − p_k and the final payment that
-    brings the AIP to zero is AIP_2 × 1.05 (spec §3)."""
+    brings the AIP to zero is AIP_2 × 1.05 (method §3)."""
     aip = 1000.0
     for coupon in COUPONS:
         aip = aip * (1 + YIELD_PCT / 100) - coupon

@@ -1,10 +1,10 @@
-"""Properties of the holder ledger on random portfolios (style §8: Hypothesis beside examples).
+"""Properties of the holder ledger on random portfolios (Hypothesis, beside the worked examples).
 
-* Conservation on every closed lot (spec §7): Σ interest income − Σ ordinary loss + ordinary
+* Conservation on every closed lot (method §7): Σ interest income − Σ ordinary loss + ordinary
   income on disposition − ordinary loss on disposition − capital loss + capital gain
   = Σ actual cash received + proceeds − cost.
 * An original holder at the issue price has a basis equal to the AIP on every date.
-* Ledger amounts the spec makes non-negative are never negative.
+* Ledger amounts the method (docs/method.md) makes non-negative are never negative.
 * With actual = projected payments and cost = AIP there are no adjustments at all.
 """
 
@@ -36,7 +36,7 @@ def actuals_of(payments) -> ActualPayments:
 
 
 def conservation_gap(ledger) -> float:
-    """Left side minus right side of the spec §7 conservation identity for a closed lot."""
+    """Left side minus right side of the method §7 conservation identity for a closed lot."""
     rows = ledger.years
     last = rows[-1]
     income = sum(r.interest_income - r.ordinary_loss for r in rows)

@@ -1,4 +1,4 @@
-"""Privacy and injection safety of every output (issue #8): no full taxpayer id in any file or
+"""Privacy and injection safety of every output (docs/formats.md): no full taxpayer id in any file or
 message, no CSV cell a spreadsheet would run as a formula, no NUL byte written.
 
 The rules are ``cpdi.writers.privacy``'s (its docstring records the decisions: nine-digit runs

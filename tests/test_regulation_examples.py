@@ -99,7 +99,7 @@ E_NOTE = instrument("1996-12-31", [("1997-12-31", 0.0, "fixed"), ("1998-12-31", 
 )
 def test_b8iv_example_2_loss_ordinary_up_to_inclusions(proceeds, loss, ordinary, capital):
     """Sale "on 31 Dec 1997" with basis $1,095 ($1,000 + $95): the regulation lets the seller
-    accrue 31 Dec 1997.  Under spec §4 the seller holds every day before the settlement date,
+    accrue 31 Dec 1997.  Under method §4 the seller holds every day before the settlement date,
     so that sale settles on 1 Jan 1998.  Loss = proceeds − 1,095 is ordinary up to the $95 of
     inclusions, the rest capital.  (Exact figures: 95.40 of 1997 interest, so the printed
     whole dollars are matched to ±$0.50.)"""

@@ -1,8 +1,8 @@
-"""The projected schedule, adjusted issue price and daily portions (spec §2–3; (b)(3)(iii),
+"""The projected schedule, adjusted issue price and daily portions (method §2–3; (b)(3)(iii),
 (b)(7)(ii)).
 
 Golden figures: the AIG CMS Curve Notes due 2027 schedule exactly as printed
-(/work/shared/fixtures/aig-cms-curve-2027/, spec §10).  Properties: Hypothesis instruments whose
+(tests/fixtures/aig-cms-curve-2027/, method §10).  Properties: Hypothesis instruments whose
 final payment closes the schedule.
 """
 
@@ -40,11 +40,11 @@ def test_aig_fixture_is_read_as_printed(aig):
     assert aig.issue_price == 1000.0 and aig.unit_principal == 1000.0
     assert aig.comparable_yield == ComparableYield(0.0546, DayCount.THIRTY_360, 2)
     assert len(aig.projected_payments) == 40
-    assert aig.projected_payments[-1].amount == 1004.2577  # as printed (spec §10, §8)
+    assert aig.projected_payments[-1].amount == 1004.2577  # as printed (method §10, §8)
     assert [p.payment_type for p in aig.projected_payments[:4]] == [PaymentType.FIXED] * 4
 
 
-# spec §10 table, plus period 4 (hand: 945.4372 × 0.0273 = 25.8104; 945.4372 + 25.8104 − 45)
+# method §10 table, plus period 4 (hand: 945.4372 × 0.0273 = 25.8104; 945.4372 + 25.8104 − 45)
 # (number, start, end, days, AIP begin, interest, projected, AIP end)
 AIG_ROWS = [
     (1, D(2007, 7, 20), D(2008, 1, 20), 184, 1000.0000, 27.3000, 45.0000, 982.3000),
@@ -68,12 +68,12 @@ def test_aig_golden_rows(aig_schedule, row):
     assert round(p.interest, 4) == interest
     assert round(p.projected_payment, 4) == projected
     assert round(p.adjusted_issue_price_end, 4) == aip_end
-    # daily portions: interest spread evenly over the period's calendar days (spec §3)
+    # daily portions: interest spread evenly over the period's calendar days (method §3)
     assert p.daily_portion == pytest.approx(p.interest / days, rel=1e-15)
 
 
 def test_aig_recursion_is_the_regulation_formula(aig, aig_schedule):
-    # AIP_k = AIP_{k-1} × (1 + r_k) − projected_k, computed independently here (spec §3)
+    # AIP_k = AIP_{k-1} × (1 + r_k) − projected_k, computed independently here (method §3)
     aip = 1000.0
     for p, pp in zip(aig_schedule.periods, aig.projected_payments):
         assert p.adjusted_issue_price_start == pytest.approx(aip, rel=1e-12)
@@ -91,7 +91,7 @@ def test_aig_first_period_exact(aig_schedule):
     assert p1.daily_portion == pytest.approx(27.3 / 184, abs=1e-14)
 
 
-# -- adjusted_issue_price(date): AIP at the start of the day (spec §3) -------------------------
+# -- adjusted_issue_price(date): AIP at the start of the day (method §3) -------------------------
 
 P1_DAILY = 27.3 / 184  # period 1 (2007-07-20 → 2008-01-20), hand
 P2_INTEREST = 982.3 * 0.0273  # period 2, hand: 26.81679
@@ -128,7 +128,7 @@ def test_aig_adjusted_issue_price_day_after_each_payment_is_aip_end(aig_schedule
 
 
 def test_aig_adjusted_issue_price_mid_period_generic(aig, aig_schedule):
-    # issue price + daily portions of the days before − projected payments before (spec §3)
+    # issue price + daily portions of the days before − projected payments before (method §3)
     on = D(2013, 10, 5)
     days_before = range(aig.issue_date.toordinal() + 1, on.toordinal())
     accrued = 0.0
@@ -141,7 +141,7 @@ def test_aig_adjusted_issue_price_mid_period_generic(aig, aig_schedule):
 
 
 def test_aig_final_adjusted_issue_price_is_the_printed_residual(aig_schedule):
-    # spec §8: the schedule as printed leaves AIP_40 = +36.0001 (validation reports it)
+    # method §8: the schedule as printed leaves AIP_40 = +36.0001 (validation reports it)
     assert round(aig_schedule.final_adjusted_issue_price, 4) == 36.0001
     assert aig_schedule.adjusted_issue_price(D(2027, 7, 21)) == pytest.approx(
         aig_schedule.final_adjusted_issue_price, abs=1e-8
@@ -175,7 +175,7 @@ def test_aig_interest_by_calendar_year(aig_schedule):
     assert years[2008] == pytest.approx(expected_2008, rel=1e-12)
 
 
-# -- a buyer on 1 July of a note with periods ending 30 June / 31 December (spec §3) ------------
+# -- a buyer on 1 July of a note with periods ending 30 June / 31 December (method §3) ------------
 
 
 @pytest.fixture(scope="module")
@@ -187,7 +187,7 @@ def june_december_note() -> Instrument:
     aip = 1000.0
     amounts = []
     for k in range(4):
-        grown = aip * 1.03  # every period is exactly 180/360 under 30/360 (spec §2)
+        grown = aip * 1.03  # every period is exactly 180/360 under 30/360 (method §2)
         amount = 10.0 if k < 3 else grown
         amounts.append(amount)
         aip = grown - amount

@@ -9,7 +9,7 @@ appears — a holder's name, an extra holders column, a holder or lot id, a prob
 * ``123-45-6789`` and ``123 45 6789`` (SSN / ITIN), ``12-3456789`` (EIN);
 * nine digits in a row, ``123456789``, when they are not part of a longer run of digits.
 
-Decisions (issue #8):
+Decisions:
 
 * **Longer digit runs are not TINs.**  Ten or more digits in a row (an account number, an ISIN's
   ``4592001014``, a timestamp) are left alone: the nine-digit rule needs a non-digit (or the
