@@ -425,7 +425,7 @@ def test_command_line_outputs_carry_no_full_taxpayer_id(hostile_folder, tmp_path
 
 
 def test_manifest_carries_no_full_taxpayer_id(hostile_folder, tmp_path, capsys):
-    """The manifest is the batch's (cpdi/batch.py): its summary rows come from ``summary_rows``,
+    """The manifest is the batch's (cpdi/batch/manifest.py): its summary rows come from ``summary_rows``,
     already scrubbed; its keys and file names must not carry a full id either."""
     out_dir = tmp_path / "out"
     run_cli(capsys, "workpapers", hostile_folder, "--year", 2025, "--out", out_dir, "--prepared",

@@ -1,0 +1,589 @@
+"""Year-end batch: one workpaper per holder, in parallel, isolated, resumable — into an output
+folder that tells the truth about the run (docs/formats.md, "The output folder").
+
+This package is the batch's public surface and its orchestration (:func:`run_batch`).  Two
+modules keep the output folder's own files, and one the errors they share:
+
+* :mod:`cpdi.batch.manifest` — ``DIR/.cpdi-manifest.json``: which workbooks this tool wrote, with
+  the fingerprints and digests that decide what ``--resume`` keeps and what a run may remove;
+* :mod:`cpdi.batch.lock` — ``DIR/.cpdi-lock``: one run at a time per folder;
+* :mod:`cpdi.batch.errors` — :class:`BatchError`, :class:`FolderLocked`, :class:`OutputError`
+  (importable from here) and how a write failure is said in one line.
+
+Computing
+
+* Inputs are read and every instrument's schedule is built and validated **once**; worker
+  processes inherit them (fork) instead of recomputing.
+* Each holder is an independent task: its lots go through the engine and its workbook is
+  written atomically.  A holder whose inputs have a problem is not written (a workbook missing a
+  lot would understate the return) and is named in the exceptions report; everyone else is.
+* Workbooks stream out as they finish; the parent keeps only the small summary rows.
+* Output is deterministic: the same inputs and ``prepared`` date give byte-identical files.
+
+The output folder
+
+* **One run at a time.**  A run holds ``DIR/.cpdi-lock`` from start to end and removes it on
+  every way out, Ctrl-C included; a second run into the same folder is refused
+  (:class:`FolderLocked`, exit 1).  What the lock holds, and when a stale one is taken over:
+  :mod:`cpdi.batch.lock`.
+* **The exceptions report first.**  ``exceptions_YYYY.csv`` with the input problems is written
+  before any workbook and rewritten at the end with every problem, so a run that stops early
+  still says what is wrong.  The summary of an earlier run is removed at the start and written
+  at the end: a folder without ``summary_YYYY.xlsx`` holds a run that did not finish.
+* **This run's holders only.**  The workbook of a holder who left the input, holds nothing in
+  the year or fails now is removed, and the run says so (count and names).  Only files the
+  manifest (:mod:`cpdi.batch.manifest`) names are ever removed; a file that merely looks like a
+  workbook of the year is left in place and reported.  Temporary ``.part`` files of killed runs
+  (whose writer no longer runs, ``cpdi.writers.atomic``) are removed at the start.
+* **Write failures** (``OSError`` including a full disk, XlsxWriter's ``FileCreateError``) become
+  one line naming the file and the reason, never a traceback.  A failure that concerns the whole
+  folder (no space, quota, read-only, I/O error) stops the batch (:class:`OutputError`, exit 1);
+  any other fails only that holder.
+* **Honest totals.**  When no holder could be computed because of input problems (a lots table
+  without a required column, say), the run says so and names the files at fault
+  (``BatchReport.blocked_by``) instead of reporting "0 holders failed".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import multiprocessing
+import os
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Callable, NoReturn
+
+from cpdi.api import InstrumentBook, compute, instrument_books
+from cpdi.batch.errors import BatchError, FolderLocked, OutputError, is_write_failure, os_error, reason
+from cpdi.batch.lock import LOCK, UNREADABLE_LOCK_STALE_SECONDS, take_lock
+from cpdi.batch.manifest import (
+    MANIFEST,
+    MANIFEST_FLUSH_SECONDS,
+    MANIFEST_FORMAT,
+    MANIFEST_VERSION,
+    PENDING,
+    SUMMARY_NAME,
+    ManifestWriter,
+    file_digest,
+    holder_fingerprints,
+    intact,
+    read_manifest,
+)
+from cpdi.problems import Problem
+from cpdi.progress import Progress
+from cpdi.writers.atomic import remove_leftover_parts
+from cpdi.writers.privacy import message_safe, scrub_text
+
+__all__ = [
+    "BatchError", "BatchOptions", "BatchReport", "EXCEPTIONS_NAME", "FOLDER_ERRNOS", "FolderLocked",
+    "HolderOutcome", "LOCK", "MANIFEST", "MANIFEST_FLUSH_SECONDS", "MANIFEST_FORMAT", "MANIFEST_VERSION",
+    "NAMES_SHOWN", "OutputError", "SUMMARY_NAME", "UNREADABLE_LOCK_STALE_SECONDS", "holders_in_year",
+    "run_batch", "workbook_names",
+]
+
+EXCEPTIONS_NAME = "exceptions_{year}.csv"
+NAMES_SHOWN = 10  # file names listed in one message
+# Write failures that concern the whole folder, not one file: the batch stops.
+FOLDER_ERRNOS = frozenset(
+    e for e in (errno.ENOSPC, getattr(errno, "EDQUOT", None), errno.EROFS, errno.EIO) if e is not None
+)
+
+
+@dataclass
+class BatchOptions:
+    year: int
+    out_dir: Path
+    template_path: Path | None = None
+    prepared: date | None = None
+    workers: int = 0  # 0: all cores
+    resume: bool = False
+    quiet: bool = False
+    tolerance_per_1000: float = 0.01
+    accept_residual: tuple[str, ...] = ()
+    notify: Callable[[str], None] | None = None  # called with each note as it happens
+
+
+@dataclass
+class HolderOutcome:
+    holder_id: str
+    ok: bool
+    file: str | None
+    fingerprint: str
+    skipped: bool = False
+    summary: list = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    digest: tuple[str, int] | None = None  # sha256 and size of the workbook as written
+    removed: str | None = None  # a failing holder's workbook of an earlier run, removed
+    halt: str | None = None  # a write failure of the whole folder (the reason): the batch stops
+
+
+@dataclass
+class BatchReport:
+    holders_ok: int
+    holders_failed: int
+    holders_skipped: int
+    workbooks: list[Path]
+    summary_path: Path
+    exceptions_path: Path
+    problems: list[Problem]
+    removed: list[str] = field(default_factory=list)  # workbooks of holders no longer in the input
+    removed_failed: list[str] = field(default_factory=list)  # workbooks of holders failing now
+    left_in_place: list[str] = field(default_factory=list)  # look-alikes the manifest does not name
+    blocked_by: tuple[str, ...] = ()  # input files with problems of the whole file
+    notes: list[str] = field(default_factory=list)
+    year: int | None = None
+
+    @property
+    def holders_total(self) -> int:
+        """Holders of the run: those who held a lot in the year or have an input problem."""
+        return self.holders_ok + self.holders_failed
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.holders_failed or self.problems else 0
+
+    def result_line(self, out: object) -> str:
+        """The run in one line, as the command line prints it last."""
+        year = self.year if self.year is not None else ""
+        files = f"summary {self.summary_path.name}, exceptions {self.exceptions_path.name}"
+        if not self.holders_total:
+            if self.problems:
+                where = self.blocked_by or tuple(dict.fromkeys(p.file for p in self.problems))
+                return (f"no holder could be computed for {year} because of the input problems in "
+                        f"{', '.join(where)} ({len(self.problems)} problem(s), listed above and in "
+                        f"{self.exceptions_path.name}): no workbook written")
+            return f"no holder held a lot in {year}: no workbook written; {files}"
+        skipped = f" ({self.holders_skipped} unchanged, kept)" if self.holders_skipped else ""
+        return (f"{self.holders_ok} workbook(s) for {year} in {out}{skipped}; "
+                f"{self.holders_failed} holder(s) failed; {files} ({len(self.problems)} problem(s))")
+
+
+# -- what a worker needs, set once in the parent and inherited by forked workers -------------
+_STATE: dict = {}
+
+
+def _orphaned(state) -> bool:
+    """A worker whose batch process died (killed outright): it must write nothing more."""
+    parent = state["parent_pid"]
+    return os.getpid() != parent and os.getppid() != parent
+
+
+def _holder_task(holder_id: str) -> HolderOutcome:
+    """Compute one holder and write their workbook, or keep it (runs in a worker)."""
+    from cpdi.writers.workpapers import summary_rows, write_holder_workbook
+
+    state = _STATE
+    year = state["year"]
+    file_name = state["file_names"][holder_id]
+    fingerprint = state["fingerprints"][holder_id]
+    if _orphaned(state):
+        return HolderOutcome(holder_id, False, None, fingerprint)
+    lots = state["lots_by_holder"].get(holder_id, [])
+    target = state["out_dir"] / file_name
+    problems = list(state["problems_by_holder"].get(holder_id, ()))
+    result = compute(state["portfolio"], year, books=state["books"], lots=lots)
+    # result.problems repeats the whole input's problems: keep this holder's own
+    problems.extend(p for p in result.problems if p.holder_id == holder_id and p not in problems)
+    ledgers = [l for l in result.ledgers if any(r.tax_year == year for r in l.years)]
+    if problems:
+        # a workbook of an earlier run must not pass for this one: remove it if it is ours
+        removed = None
+        if file_name in state["ours"]:
+            try:
+                target.unlink()
+                removed = file_name
+            except FileNotFoundError:
+                pass
+            except OSError as error:
+                problems.append(Problem(
+                    file_name, None, None,
+                    f"could not remove this holder's workbook of an earlier run: {reason(error)}",
+                    "remove it by hand: it does not reflect the current input", holder_id=holder_id))
+        return HolderOutcome(holder_id, False, None, fingerprint, problems=problems, removed=removed)
+    rows = [_plain(r) for r in summary_rows({holder_id: ledgers}, state["portfolio"].holders, year)]
+    if holder_id in state["kept"]:
+        return HolderOutcome(holder_id, True, file_name, fingerprint, skipped=True, summary=rows)
+    holder = state["portfolio"].holders.get(holder_id)
+    try:
+        write_holder_workbook(target, holder, holder_id, year, ledgers, state["books"],
+                              state["template"], state["prepared"])
+        digest = file_digest(target)
+    except Exception as error:  # isolate: one holder's failure never stops the batch
+        if is_write_failure(error):
+            cause = os_error(error)
+            folder_wide = cause is not None and cause.errno in FOLDER_ERRNOS
+            problem = Problem(file_name, None, None, f"could not write the workbook: {reason(error)}",
+                              "check the output folder (space, permissions) and run again with --resume",
+                              holder_id=holder_id)
+            return HolderOutcome(holder_id, False, None, fingerprint, problems=[problem],
+                                 halt=reason(error) if folder_wide else None)
+        problem = Problem(file_name, None, None, f"could not write the workbook: {reason(error)}",
+                          "run again with --debug for details", holder_id=holder_id)
+        return HolderOutcome(holder_id, False, None, fingerprint, problems=[problem])
+    return HolderOutcome(holder_id, True, file_name, fingerprint, summary=rows, digest=digest)
+
+
+def _plain(row):
+    """Summary rows travel between processes: keep them plain."""
+    if isinstance(row, dict):
+        return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in row.items()}
+    return row
+
+
+def holders_in_year(portfolio, year: int) -> tuple[dict[str, list], dict[str, list[Problem]]]:
+    """Lots grouped by holder for holders that held anything in ``year`` (acquired on or before
+    31 December and not disposed of before 1 January), and input problems by holder."""
+    lots_by_holder: dict[str, list] = defaultdict(list)
+    for lot in portfolio.lots:
+        if lot.acquisition_date.year > year:
+            continue
+        if lot.disposition_date is not None and lot.disposition_date.year < year:
+            continue
+        lots_by_holder[lot.holder_id].append(lot)
+    problems_by_holder: dict[str, list[Problem]] = defaultdict(list)
+    for problem in portfolio.problems:
+        if problem.holder_id:
+            problems_by_holder[problem.holder_id].append(problem)
+    return dict(lots_by_holder), dict(problems_by_holder)
+
+
+def workbook_names(holder_ids, year: int) -> dict[str, str]:
+    """Each holder's workbook name; ids whose names would differ only in case (one file on
+    case-insensitive file systems, as on Windows and macOS) get distinguishing hashes."""
+    from cpdi.writers.workpapers import holder_file_name
+
+    names = {h: holder_file_name(h, year) for h in holder_ids}
+    by_folded: dict[str, list[str]] = defaultdict(list)
+    for holder_id, name in names.items():
+        by_folded[name.casefold()].append(holder_id)
+    for clash in (ids for ids in by_folded.values() if len(ids) > 1):
+        for holder_id in clash:
+            names[holder_id] = holder_file_name(holder_id, year, distinguish=True)
+    return names
+
+
+# -- the run -------------------------------------------------------------------------------------
+def _shown(names: list[str]) -> str:
+    shown = ", ".join(scrub_text(n) for n in names[:NAMES_SHOWN])
+    return shown + (f" and {len(names) - NAMES_SHOWN} more" if len(names) > NAMES_SHOWN else "")
+
+
+def _write(path: Path, write: Callable[[], object]) -> None:
+    """Run an output writer; a write failure becomes one :class:`OutputError` line."""
+    try:
+        write()
+    except Exception as error:
+        if is_write_failure(error):
+            raise OutputError(f"cannot write {path}: {reason(error)}") from error
+        raise
+
+
+def _listing(folder: Path) -> set[str]:
+    with os.scandir(folder) as entries:
+        return {e.name for e in entries}
+
+
+def run_batch(portfolio, options: BatchOptions) -> BatchReport:
+    """Write every holder's workbook for ``options.year``, the summary and the exceptions, into
+    ``options.out_dir`` (held locked for the run, :mod:`cpdi.batch.lock`; see the package
+    docstring)."""
+    out_dir = Path(options.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    notes: list[str] = []
+
+    def note(text: str) -> None:
+        text = message_safe(text)
+        notes.append(text)
+        if options.notify is not None:
+            options.notify(text)
+
+    lock, taken_over = take_lock(out_dir)
+    try:
+        if taken_over:
+            note(f"took over {taken_over}")
+        report = _run_locked(portfolio, options, out_dir, note)
+    finally:
+        lock.release()
+    report.notes = notes
+    return report
+
+
+
+
+@dataclass
+class _Plan:
+    """A run as planned before any workbook is written: the folder's files, the earlier run's
+    manifest, the holders of the run with their workbook names and fingerprints, and the
+    workbooks ``--resume`` keeps."""
+
+    year: int
+    out_dir: Path
+    summary_path: Path
+    exceptions_path: Path
+    manifest_path: Path
+    template: object
+    prepared: date
+    sections: dict[str, dict]  # the manifest's sections by year, as read
+    section: dict  # this year's: {"summary": bool, "workbooks": {name: entry}}
+    books: dict[str, InstrumentBook]
+    lots_by_holder: dict[str, list]
+    problems_by_holder: dict[str, list[Problem]]
+    holder_ids: list[str]
+    file_names: dict[str, str]
+    fingerprints: dict[str, str]
+    kept: set[str]
+
+    @property
+    def old(self) -> dict[str, dict]:
+        """The earlier runs' workbooks of the year, as the manifest names them."""
+        return self.section["workbooks"]
+
+
+def _run_locked(portfolio, options: BatchOptions, out_dir: Path, note) -> BatchReport:
+    """The run, with ``out_dir`` locked: prepare the folder, plan, clear what no longer belongs,
+    run the holders, finish."""
+    from cpdi.writers.template import load_template
+
+    year = options.year
+    summary_path = out_dir / SUMMARY_NAME.format(year=year)
+    exceptions_path = out_dir / EXCEPTIONS_NAME.format(year=year)
+    template = load_template(options.template_path)
+    prepared = options.prepared or date.today()
+
+    _prepare_folder(portfolio, out_dir, exceptions_path, note)
+    plan = _plan(portfolio, options, out_dir, summary_path, exceptions_path, template, prepared, note)
+    problems: list[Problem] = list(portfolio.problems)
+    removed, entries = _remove_earlier(plan, problems, note)
+    writer = _first_manifest(plan, entries)
+    outcomes, halted = _run_holders(portfolio, plan, writer, options)
+    _add_holder_problems(plan, outcomes, problems)
+    if halted:
+        _stop(plan, outcomes, halted[0], problems)
+    return _finish(portfolio, plan, outcomes, writer, problems, removed, note)
+
+
+def _prepare_folder(portfolio, out_dir: Path, exceptions_path: Path, note) -> None:
+    """Remove the unfinished temporary files of interrupted runs, then write the exceptions
+    report with the input problems, before anything else."""
+    from cpdi.writers.workpapers import write_exceptions_csv
+
+    leftovers = remove_leftover_parts(out_dir)
+    if leftovers:
+        note(f"removed {len(leftovers)} unfinished temporary file(s) of an interrupted run")
+    # the exceptions report first: a run that stops early still says what is wrong
+    _write(exceptions_path, lambda: write_exceptions_csv(exceptions_path, portfolio.problems))
+
+
+def _plan(portfolio, options: BatchOptions, out_dir: Path, summary_path: Path, exceptions_path: Path,
+          template, prepared: date, note) -> _Plan:
+    """Read the earlier run's manifest (a note when it cannot be used), find the holders of the
+    year, name and fingerprint their workbooks, and (``--resume``) see which are kept."""
+    from cpdi.writers.template import template_digest
+
+    year = options.year
+    manifest_path = out_dir / MANIFEST
+    sections, trouble = read_manifest(manifest_path)
+    if trouble:
+        note(trouble)
+    section = sections.get(str(year), {"summary": False, "workbooks": {}})
+    old: dict[str, dict] = section["workbooks"]
+
+    books: dict[str, InstrumentBook] = instrument_books(
+        portfolio, options.tolerance_per_1000, options.accept_residual)
+    lots_by_holder, problems_by_holder = holders_in_year(portfolio, year)
+    holder_ids = sorted(set(lots_by_holder) | set(problems_by_holder))
+    file_names = workbook_names(holder_ids, year)
+    options_key = (options.tolerance_per_1000, tuple(sorted(options.accept_residual)))
+    fingerprints = holder_fingerprints(portfolio, holder_ids, lots_by_holder, problems_by_holder, file_names,
+                                       year, template_digest(template), prepared, options_key)
+
+    # kept (--resume): the manifest's fingerprint is this run's and the file has its bytes
+    kept = set()
+    if options.resume:
+        for holder_id in holder_ids:
+            entry = old.get(file_names[holder_id])
+            if (entry is not None and entry.get("fingerprint") == fingerprints[holder_id]
+                    and holder_id not in problems_by_holder and intact(out_dir / file_names[holder_id], entry)):
+                kept.add(holder_id)
+    return _Plan(
+        year=year, out_dir=out_dir, summary_path=summary_path, exceptions_path=exceptions_path,
+        manifest_path=manifest_path, template=template, prepared=prepared, sections=sections,
+        section=section, books=books, lots_by_holder=lots_by_holder, problems_by_holder=problems_by_holder,
+        holder_ids=holder_ids, file_names=file_names, fingerprints=fingerprints, kept=kept,
+    )
+
+
+def _remove_earlier(plan: _Plan, problems: list[Problem], note) -> tuple[list[str], dict[str, dict]]:
+    """What no longer belongs to the run goes: an earlier summary, workbooks of holders who left.
+    Returns the workbooks removed and the manifest entries of those that could not be (still
+    ours: tried again next run; each also becomes a problem)."""
+    out_dir, old = plan.out_dir, plan.old
+    this_run = set(plan.file_names.values())
+    entries: dict[str, dict] = {}
+    if plan.section["summary"]:
+        with contextlib.suppress(FileNotFoundError):
+            plan.summary_path.unlink()
+    removed = []
+    for name in sorted(set(old) - this_run):
+        try:
+            (out_dir / name).unlink()
+            removed.append(name)
+        except FileNotFoundError:
+            pass
+        except OSError as error:
+            entries[name] = dict(PENDING)  # still ours: try again next run
+            problems.append(Problem(name, None, None, f"could not remove this workbook of a holder no "
+                                    f"longer in the input: {reason(error)}", "remove it by hand"))
+    if removed:
+        note(f"removed {len(removed)} workbook(s) of holders no longer in the input: {_shown(removed)}")
+    return removed, entries
+
+
+def _first_manifest(plan: _Plan, entries: dict[str, dict]) -> ManifestWriter:
+    """The manifest, saved before any workbook is replaced: only what this run keeps is verified;
+    every other workbook of the run that is ours, or about to be, is pending."""
+    existing = _listing(plan.out_dir)
+    for holder_id in plan.holder_ids:
+        name = plan.file_names[holder_id]
+        if holder_id in plan.kept:
+            entries[name] = plan.old[name]
+        elif name in plan.old or name not in existing:
+            entries[name] = dict(PENDING)  # ours, or about to be
+    writer = ManifestWriter(plan.manifest_path, plan.year, plan.sections, entries)
+    writer.save()
+    return writer
+
+
+def _run_holders(portfolio, plan: _Plan, writer: ManifestWriter,
+                 options: BatchOptions) -> tuple[dict[str, HolderOutcome], list[HolderOutcome]]:
+    """Run :func:`_holder_task` for every holder (in forked worker processes when there are
+    several), recording each outcome in the manifest as it lands; stop at the first write failure
+    of the whole folder.  Returns the outcomes by holder and the halting ones.  The manifest is
+    saved on every way out (after an interruption, without hiding it)."""
+    holder_ids, file_names, old, out_dir = plan.holder_ids, plan.file_names, plan.old, plan.out_dir
+    _STATE.clear()
+    _STATE.update(
+        portfolio=portfolio, books=plan.books, year=plan.year, out_dir=out_dir, template=plan.template,
+        prepared=plan.prepared, lots_by_holder=plan.lots_by_holder, problems_by_holder=plan.problems_by_holder,
+        file_names=file_names, fingerprints=plan.fingerprints, kept=frozenset(plan.kept),
+        ours=frozenset(old), parent_pid=os.getpid(),
+    )
+    workers = options.workers or os.cpu_count() or 1
+    progress = Progress(len(holder_ids), "holders", quiet=options.quiet)
+    outcomes: dict[str, HolderOutcome] = {}
+    halted: list[HolderOutcome] = []
+
+    def record(outcome: HolderOutcome) -> None:
+        outcomes[outcome.holder_id] = outcome
+        name = file_names[outcome.holder_id]
+        if outcome.ok and outcome.digest is not None:
+            sha256, size = outcome.digest
+            writer.set(name, {"fingerprint": outcome.fingerprint, "sha256": sha256, "size": size})
+        elif not outcome.ok:
+            if name in old and (out_dir / name).exists():
+                writer.set(name, dict(PENDING))  # ours and still there: never verified
+            else:
+                writer.drop(name)
+            if outcome.halt is not None:
+                halted.append(outcome)
+        progress.advance(outcome.ok)
+        writer.tick()
+
+    finished = False
+    try:  # _holder_task is this module's global, looked up here at call time (tests replace it)
+        if workers <= 1 or len(holder_ids) <= 1:
+            for holder_id in holder_ids:
+                record(_holder_task(holder_id))
+                if halted:
+                    break
+        else:
+            context = multiprocessing.get_context("fork")
+            chunk = max(1, min(32, len(holder_ids) // (workers * 8) or 1))
+            pool = ProcessPoolExecutor(workers, mp_context=context)
+            try:
+                for outcome in pool.map(_holder_task, holder_ids, chunksize=chunk):
+                    record(outcome)
+                    if halted:
+                        break
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+        finished = True
+    finally:
+        progress.close()
+        _STATE.clear()
+        if finished:
+            writer.save()
+        else:  # interrupted: record what landed, without hiding the interruption
+            with contextlib.suppress(Exception):
+                writer.save()
+    return outcomes, halted
+
+
+def _add_holder_problems(plan: _Plan, outcomes: dict[str, HolderOutcome], problems: list[Problem]) -> None:
+    """Add the holders' own problems to the run's, in holder order, each once."""
+    seen = set(problems)
+    for holder_id in plan.holder_ids:
+        for problem in outcomes[holder_id].problems if holder_id in outcomes else ():
+            if problem not in seen:
+                seen.add(problem)
+                problems.append(problem)
+
+
+def _stop(plan: _Plan, outcomes: dict[str, HolderOutcome], stop: HolderOutcome,
+          problems: list[Problem]) -> NoReturn:
+    """A write failure of the whole folder: the exceptions report gets the problems so far and the
+    batch stops (:class:`OutputError`)."""
+    from cpdi.writers.workpapers import write_exceptions_csv
+
+    exceptions_path = plan.exceptions_path
+    with contextlib.suppress(Exception):
+        write_exceptions_csv(exceptions_path, problems)
+    raise OutputError(
+        f"cannot write {plan.out_dir / plan.file_names[stop.holder_id]}: {stop.halt}; the batch stopped after "
+        f"{len(outcomes)} of {len(plan.holder_ids)} holder(s) (problems so far in {exceptions_path.name}): "
+        f"make room or fix the folder, then run again with --resume")
+
+
+def _finish(portfolio, plan: _Plan, outcomes: dict[str, HolderOutcome], writer: ManifestWriter,
+            problems: list[Problem], removed: list[str], note) -> BatchReport:
+    """Write the summary (then the manifest says so) and the final exceptions report, say what
+    was removed or left in place, and report."""
+    from cpdi.writers.workpapers import write_exceptions_csv, write_summary_workbook
+
+    year, out_dir, holder_ids = plan.year, plan.out_dir, plan.holder_ids
+    summary_path, exceptions_path = plan.summary_path, plan.exceptions_path
+    ok = [h for h in holder_ids if outcomes[h].ok]
+    failed = [h for h in holder_ids if not outcomes[h].ok]
+    summary = [row for h in ok for row in outcomes[h].summary]
+    _write(summary_path, lambda: write_summary_workbook(
+        summary_path, year, summary, plan.template, plan.prepared, len(ok), len(failed)))
+    writer.summary = True
+    writer.dirty = True
+    writer.save()
+    _write(exceptions_path, lambda: write_exceptions_csv(exceptions_path, problems))
+
+    removed_failed = [outcomes[h].removed for h in failed if outcomes[h].removed]
+    if removed_failed:
+        note(f"removed {len(removed_failed)} workbook(s) of earlier runs for holders who fail now "
+             f"(see {exceptions_path.name}): {_shown(removed_failed)}")
+    written = {outcomes[h].file for h in ok}
+    left = sorted(n for n in _listing(out_dir)
+                  if n.endswith(f"_{year}.xlsx") and not n.startswith(".") and n != summary_path.name
+                  and n not in written and n not in writer.entries)
+    if left:
+        note(f"{len(left)} file(s) look like workbooks for {year} but are not this run's and the manifest "
+             f"does not name them, so they were left in place: {_shown(left)}")
+    blocked_by = tuple(dict.fromkeys(
+        p.file for p in portfolio.problems if p.row is None and not p.holder_id and not p.lot_id))
+    return BatchReport(
+        holders_ok=len(ok), holders_failed=len(failed),
+        holders_skipped=sum(1 for h in ok if outcomes[h].skipped),
+        workbooks=[out_dir / outcomes[h].file for h in ok],
+        summary_path=summary_path, exceptions_path=exceptions_path, problems=problems,
+        removed=removed, removed_failed=removed_failed, left_in_place=left, blocked_by=blocked_by,
+        year=year,
+    )
