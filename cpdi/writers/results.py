@@ -9,6 +9,7 @@ apostrophe.  Numbers and dates are written as they are (a plain number is never 
 from __future__ import annotations
 
 import csv
+import functools
 import os
 from datetime import date
 from typing import Iterable
@@ -16,6 +17,9 @@ from typing import Iterable
 from cpdi.engine.ledger import LEDGER_COLUMNS, LotYear, ledger_row_values
 from cpdi.writers.atomic import atomic_text
 from cpdi.writers.privacy import csv_safe
+
+_safe_text = functools.lru_cache(maxsize=1 << 16)(csv_safe)
+"""``csv_safe`` remembered per text: a lot's ids repeat on every one of its rows."""
 
 
 def format_cell(value) -> str:
@@ -32,7 +36,7 @@ def format_cell(value) -> str:
     if isinstance(value, float):
         text = f"{value:.6f}"
         return "0.000000" if text == "-0.000000" else text
-    return csv_safe(value)
+    return _safe_text(value)
 
 
 def write_results_csv(rows: Iterable[LotYear], target: str | os.PathLike) -> int:
