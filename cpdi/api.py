@@ -14,6 +14,7 @@ others: bad lots are reported and the rest computed.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Iterable
@@ -28,7 +29,9 @@ from cpdi.engine.schedule import AccrualSchedule
 from cpdi.engine.validation import (
     DEFAULT_TOLERANCE_PER_1000, ScheduleValidation, invalid_report, validate_schedule,
 )
-from cpdi.model import Instrument, Lot, PaymentKind
+from cpdi.model import (
+    FIRST_TAX_YEAR, LAST_TAX_YEAR, MAX_TOLERANCE_PER_1000, Instrument, Lot, PaymentKind,
+)
 from cpdi.problems import CpdiError, InputError, Problem
 from cpdi.readers import Portfolio, read_portfolio
 
@@ -73,6 +76,7 @@ def instrument_books(
     defence, an error it did not foresee while validating or building one instrument's
     schedule becomes that instrument's INVALID report naming the error: its lots are reported
     and every other instrument carries on."""
+    check_tolerance(tolerance_per_1000)
     accepted = set(accept_residual)
     books = {}
     for instrument_id, instrument in portfolio.instruments.items():
@@ -93,6 +97,25 @@ def instrument_books(
     return books
 
 
+def check_tolerance(tolerance_per_1000: float) -> None:
+    """A validation tolerance is a finite amount from 0 to ``MAX_TOLERANCE_PER_1000`` per
+    1,000 of principal (method §8: a schedule further off is accepted only explicitly, by
+    ``accept_residual``); raises ``ValueError`` otherwise."""
+    if not (isinstance(tolerance_per_1000, (int, float)) and math.isfinite(tolerance_per_1000)
+            and 0 <= tolerance_per_1000 <= MAX_TOLERANCE_PER_1000):
+        raise ValueError(
+            f"tolerance_per_1000 {tolerance_per_1000!r} must be a number from 0 to "
+            f"{MAX_TOLERANCE_PER_1000:g} per 1,000 of principal; accept a schedule further off "
+            f"explicitly with accept_residual")
+
+
+def check_tax_year(year: int, name: str = "year") -> None:
+    """A tax year cpdi computes (``FIRST_TAX_YEAR``–``LAST_TAX_YEAR``); raises ``ValueError``."""
+    if isinstance(year, bool) or not isinstance(year, int) or not FIRST_TAX_YEAR <= year <= LAST_TAX_YEAR:
+        raise ValueError(f"{name} {year!r} is not a tax year cpdi computes: give a whole year "
+                         f"from {FIRST_TAX_YEAR} to {LAST_TAX_YEAR}")
+
+
 def actual_payments(portfolio: Portfolio, instrument_id: str) -> ActualPayments:
     scheduled = {}
     call_date = redemption = None
@@ -109,7 +132,7 @@ def validate(
     tolerance_per_1000: float = DEFAULT_TOLERANCE_PER_1000,
     accept_residual: Iterable[str] = (),
 ) -> dict[str, ScheduleValidation]:
-    """Spec §8 for every instrument."""
+    """Method §8 for every instrument (raises ``ValueError`` for a tolerance outside 0–1 per 1,000)."""
     books = instrument_books(portfolio, tolerance_per_1000, accept_residual)
     return {iid: book.validation for iid, book in books.items()}
 
@@ -121,10 +144,25 @@ SCHEDULE_COLUMNS = (
 )
 
 
+def _buildable(instrument: Instrument) -> AccrualSchedule:
+    """The instrument's accrual schedule, or :class:`InputError` naming why none can be built
+    (a structural problem: method §8).  A schedule that is only outside tolerance is built."""
+    report = validate_schedule(instrument, DEFAULT_TOLERANCE_PER_1000, None)
+    if not report.structurally_valid:
+        raise InputError([Problem(
+            "schedule", None, None,
+            f"instrument {instrument.instrument_id}: {'; '.join(report.problems)}",
+            "correct the schedule (see cpdi validate)", instrument_id=instrument.instrument_id,
+        )])
+    return AccrualSchedule(instrument)
+
+
 def schedule_frame(portfolio_or_instrument, instrument_id: str | None = None) -> pd.DataFrame:
-    """The per-period accrual table of method §3, per unit of principal."""
+    """The per-period accrual table of method §3, per unit of principal.  Raises
+    :class:`InputError` for an unknown instrument or a schedule no table can be built from
+    (a gap, an overlap, terms method §8 calls INVALID)."""
     instrument = _instrument(portfolio_or_instrument, instrument_id)
-    schedule = AccrualSchedule(instrument)
+    schedule = _buildable(instrument)
     records = [
         (
             p.number, p.period_start, p.period_end, p.days, p.year_fraction, p.rate,
@@ -137,9 +175,10 @@ def schedule_frame(portfolio_or_instrument, instrument_id: str | None = None) ->
 
 
 def calendar_year_frame(portfolio_or_instrument, instrument_id: str | None = None) -> pd.DataFrame:
-    """Interest per unit of principal for each calendar year, for a holder from issue."""
+    """Interest per unit of principal for each calendar year, for a holder from issue (raises
+    as :func:`schedule_frame` does)."""
     instrument = _instrument(portfolio_or_instrument, instrument_id)
-    years = AccrualSchedule(instrument).interest_by_calendar_year()
+    years = _buildable(instrument).interest_by_calendar_year()
     return pd.DataFrame(
         {"calendar_year": list(years), "interest_per_unit": list(years.values())}
     )
@@ -153,7 +192,8 @@ def _instrument(portfolio_or_instrument, instrument_id) -> Instrument:
     except KeyError:
         known = ", ".join(sorted(portfolio_or_instrument.instruments)) or "none"
         raise InputError([Problem(
-            "instruments", None, "instrument_id", f"no usable instrument {instrument_id!r}",
+            portfolio_or_instrument.file_names.get("instruments", "instruments"), None,
+            "instrument_id", f"no usable instrument {instrument_id!r}",
             f"known instruments: {known}", instrument_id=instrument_id,
         )]) from None
 
@@ -335,6 +375,7 @@ def iter_ledgers(
     """Yield each computable lot's ledger through ``through_year`` one at a time (so a caller
     can stream rows to disk and keep memory flat in the portfolio), appending to ``problems``
     every lot on an unusable schedule and every lot the engine cannot compute."""
+    check_tax_year(through_year, "through_year")
     last_day = date(through_year, 12, 31)
     for lot in portfolio.lots if lots is None else lots:
         if on_lot is not None:
@@ -369,6 +410,7 @@ def compute(
     engine cannot compute are reported in ``problems`` (never raised); the rest are computed.
     ``on_lot``, if given, is called once per lot (progress).  For a very large portfolio,
     :func:`iter_ledgers` streams the same ledgers without holding them all."""
+    check_tax_year(through_year, "through_year")
     books = books if books is not None else instrument_books(portfolio, tolerance_per_1000, accept_residual)
     result = LedgerResult(through_year, books=books)
     result.problems.extend(portfolio.problems)
@@ -426,6 +468,8 @@ def workpapers(
 
     from cpdi.batch import BatchOptions, run_batch
 
+    check_tax_year(year)
+    check_tolerance(tolerance_per_1000)
     return run_batch(portfolio, BatchOptions(
         year=year, out_dir=Path(out_dir), template_path=Path(template) if template else None,
         prepared=prepared, workers=workers, resume=resume, quiet=quiet,

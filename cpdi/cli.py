@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 from datetime import date
 from pathlib import Path
 
 from cpdi import __version__
 from cpdi.engine.validation import DEFAULT_TOLERANCE_PER_1000, describe
+from cpdi.model import FIRST_TAX_YEAR, LAST_TAX_YEAR, MAX_TOLERANCE_PER_1000
 from cpdi.problems import CpdiError, InputError, Problem
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -24,31 +26,55 @@ class UsageError(CpdiError):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line naming the command and where help is."""
+    """argparse, but a usage error is one line naming the command and where help is (taxpayer
+    ids echoed from the command line masked, as in every message)."""
 
     def error(self, message: str):  # noqa: D102 - argparse's hook
-        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+        from cpdi.writers.privacy import message_safe
+
+        self.exit(EXIT_USAGE, f"{self.prog}: {message_safe(message)} (see {self.prog} --help)\n")
+
+
+MAX_WORKERS = 256
+
+_YEAR = re.compile(r"[0-9]{4}")
+_ISO_DAY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def _tax_year(text: str) -> int:
-    """A tax year as four digits (1900-2199)."""
-    if not (len(text.strip()) == 4 and text.strip().isdigit()) or not 1900 <= int(text) <= 2199:
+    """A tax year: four ASCII digits from 1900 to 2199."""
+    if not _YEAR.fullmatch(text):
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a tax year: write four digits, e.g. 2025")
-    return int(text)
+    year = int(text)
+    if not FIRST_TAX_YEAR <= year <= LAST_TAX_YEAR:
+        raise argparse.ArgumentTypeError(
+            f"{year} is outside the tax years cpdi computes ({FIRST_TAX_YEAR}-{LAST_TAX_YEAR})")
+    return year
 
 
 def _tolerance(text: str) -> float:
-    """A schedule tolerance: a finite number, 0 or more (method §8)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
+    """A schedule tolerance: a plain decimal from 0 to 1 per 1,000 of principal (method §8)."""
+    value = float(text) if _DECIMAL.fullmatch(text) else math.nan
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a tolerance: give a finite amount of 0 or more per 1,000 of "
+            f"{text!r} is not a tolerance: give a plain number of 0 or more per 1,000 of "
             f"principal, e.g. 0.01")
-    return value
+    if value > MAX_TOLERANCE_PER_1000:
+        raise argparse.ArgumentTypeError(
+            f"a tolerance of {text} per 1,000 would pass real errors as rounding (at most "
+            f"{MAX_TOLERANCE_PER_1000:g}); to use a schedule outside tolerance, accept it "
+            f"explicitly with --accept-residual ID")
+    return value + 0.0  # -0 reads as 0
+
+
+def _workers(text: str) -> int:
+    """Worker processes: 0 (all cores) to 256."""
+    if not re.fullmatch(r"[0-9]+", text) or int(text) > MAX_WORKERS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of worker processes: give 0 (all cores) to {MAX_WORKERS}")
+    return int(text)
 
 
 def _add_common(parser: argparse.ArgumentParser, schedules: bool = True) -> None:
@@ -99,7 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--year", required=True, type=_tax_year, metavar="YYYY", help="the tax year")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--template", metavar="T", help="a workpaper template (.toml); see templates/README.md")
-    p.add_argument("--workers", type=int, default=0, metavar="N", help="processes (default: all cores)")
+    p.add_argument("--workers", type=_workers, default=0, metavar="N",
+                   help="processes (default 0: all cores; never more than the holders)")
     p.add_argument("--resume", action="store_true",
                    help="skip holders whose workbook is present and whose inputs are unchanged")
     p.add_argument("--quiet", action="store_true", help="no progress output")
@@ -114,13 +141,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _iso_date(text: str):
-    from datetime import date
-
+def _iso_date(text: str) -> date:
+    """A date written YYYY-MM-DD, in the tax years cpdi computes."""
+    match = _ISO_DAY.fullmatch(text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: write it as YYYY-MM-DD")
     try:
-        return date.fromisoformat(text)
+        day = date(*map(int, match.groups()))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date; write it as YYYY-MM-DD") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date: there is no such day; check the month and day") from None
+    if not FIRST_TAX_YEAR <= day.year <= LAST_TAX_YEAR:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is outside the years cpdi computes ({FIRST_TAX_YEAR}-{LAST_TAX_YEAR})")
+    return day
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         if args.debug:
             raise
-        print(f"cpdi {args.command}: {error}", file=sys.stderr)
+        print(f"cpdi {args.command}: {_one_line(error)}", file=sys.stderr)
         return EXIT_USAGE
     except (CpdiError, OSError) as error:
         if args.debug:
@@ -150,6 +184,18 @@ def main(argv: list[str] | None = None) -> int:
         print("cpdi: interrupted; no file was left half-written (files already finished are "
               "complete; workpapers --resume carries on from them)", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of our output went away (| head): stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except Exception as error:  # noqa: BLE001 - XlsxWriter's own file errors
+        writer_errors = sys.modules.get("xlsxwriter.exceptions")
+        if args.debug or writer_errors is None or not isinstance(
+                error, writer_errors.XlsxWriterException):
+            raise
+        print(f"cpdi: {_one_line(error)}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def _one_line(error: BaseException) -> str:
@@ -164,8 +210,12 @@ def _one_line(error: BaseException) -> str:
 
 
 REPEATS_SHOWN = 5
-"""Lots stopped by the same instrument problem: how many are printed before the rest are
-counted in one line (all of them are in the exceptions report and the Python API)."""
+"""Lots stopped by the same instrument problem: how many are printed in full before the rest
+are named in one line (every one is in ``problems`` of the Python API, and in the exceptions
+report of ``workpapers``)."""
+
+LOTS_NAMED = 50
+"""How many further lot ids that one line names before it only counts them."""
 
 
 def _print_problems(problems) -> None:
@@ -187,25 +237,76 @@ def _print_problems(problems) -> None:
         print(str(problem), file=sys.stderr)
     for (file, row, column, instrument_id, _, _), lots in repeats.items():
         if len(lots) > REPEATS_SHOWN:
+            from cpdi.writers.privacy import message_safe
+
             where = file + (f" row {row}" if row is not None else "")
-            print(f"{where}: {len(lots) - REPEATS_SHOWN} more lot(s) of {instrument_id} not "
-                  f"computed for the same reason (every one is listed in the exceptions report)",
-                  file=sys.stderr)
+            rest = lots[REPEATS_SHOWN:]
+            named = ", ".join(rest[:LOTS_NAMED]) + (
+                f" and {len(rest) - LOTS_NAMED} more" if len(rest) > LOTS_NAMED else "")
+            print(message_safe(f"{where}: {len(rest)} more lot(s) of {instrument_id} not "
+                               f"computed for the same reason: {named}"), file=sys.stderr)
 
 
-def _check_out(path: str, suffixes: tuple[str, ...], what: str) -> Path:
-    """``--out`` for a file: one of ``suffixes``, not an existing folder (a usage error)."""
+def _check_out(path: str, suffixes: tuple[str, ...], what: str, input_path: str,
+               companions: tuple[Path, ...] = ()) -> Path:
+    """``--out`` for a file (a usage error otherwise): one of ``suffixes``; not a folder (nor a
+    name ending in a slash); in a folder that exists; never the input workbook or one of the
+    input folder's tables, which it would overwrite; no ``companions`` (files written beside
+    it) that are folders."""
     target = Path(path)
-    if target.is_dir():
-        raise UsageError(f"--out {path} is a folder; {what} is one file: name it, e.g. "
-                         f"{target / ('results' + suffixes[0])}")
+    if target.is_dir() or path.endswith(("/", "\\")):
+        raise UsageError(f"--out {path} is a folder; {what} is one file: name the file, e.g. "
+                         f"{target / ('out' + suffixes[0])}")
     if target.suffix.lower() not in suffixes:
         choices = " or ".join(suffixes)
         raise UsageError(f"--out {path}: {what} is written as {choices}; name the file with "
                          f"that extension")
     if not target.parent.exists():
         raise UsageError(f"--out {path}: the folder {target.parent} does not exist")
+    _check_not_an_input(target, input_path)
+    for companion in companions:
+        if companion.is_dir():
+            raise UsageError(f"--out {path}: {companion} (written beside it) is a folder")
     return target
+
+
+def _check_not_an_input(target: Path, input_path: str) -> None:
+    """An output must never overwrite the input: the workbook itself, or a table of the input
+    folder (``schedule.csv``, any case)."""
+    from cpdi.readers.columns import TABLES
+
+    source = Path(input_path)
+    try:
+        same = target.exists() and source.exists() and target.resolve() == source.resolve()
+        inside = source.is_dir() and target.parent.resolve() == source.resolve()
+    except OSError:
+        return
+    if same or (inside and target.stem.lower() in TABLES and target.suffix.lower() == ".csv"):
+        raise UsageError(f"--out {target} would overwrite the input; write it somewhere else")
+
+
+def _check_instrument_ids(portfolio, ids, option: str) -> None:
+    """Instrument ids named on the command line must be in the input (a usage error, naming
+    the ones there are).  An instrument the readers rejected is named as such."""
+    import difflib
+
+    known = set(portfolio.instruments)
+    for instrument_id in ids:
+        if instrument_id in known:
+            continue
+        if instrument_id in portfolio.instrument_rows:
+            raise UsageError(f"{option} {instrument_id}: the instrument has input problems "
+                             f"(run cpdi validate)")
+        close = difflib.get_close_matches(instrument_id, sorted(known), n=1) or [
+            k for k in known if k.casefold() == instrument_id.casefold()]
+        hint = f"; did you mean {close[0]}?" if close else ""
+        listed = ", ".join(sorted(known)[:10]) or "none"
+        raise UsageError(f"{option} {instrument_id} is not an instrument of the input{hint} "
+                         f"(instruments: {listed})")
+
+
+def _check_accepted(portfolio, args) -> None:
+    _check_instrument_ids(portfolio, getattr(args, "accept_residual", ()), "--accept-residual")
 
 
 def _check_out_dir(path: str) -> Path:
@@ -251,7 +352,10 @@ def cmd_validate(args) -> int:
     from cpdi import api
 
     portfolio = _load(args)
+    _check_accepted(portfolio, args)
     through_year = args.through_year or _last_complete_year()
+    if args.through_year:
+        _check_year_in_lives(portfolio, through_year, "--through-year", before_only=True)
     books = api.instrument_books(portfolio, args.tolerance, args.accept_residual)
     reports = {iid: book.validation for iid, book in books.items()}
     for instrument_id in sorted(reports):
@@ -273,7 +377,7 @@ def cmd_validate(args) -> int:
     if problems or failed:
         print(
             f"{len(reports)} instrument(s) checked: {len(failed)} failed{lots}; "
-            f"{len(problems)} problem(s)",
+            f"{len(problems)} input problem(s)",
             file=sys.stderr,
         )
         return EXIT_FAILED
@@ -286,8 +390,13 @@ def cmd_schedule(args) -> int:
     from cpdi.writers.schedule import write_schedule
 
     if args.out:
-        _check_out(args.out, (".csv", ".xlsx"), "the schedule")
+        out = Path(args.out)
+        _check_out(args.out, (".csv", ".xlsx"), "the schedule", args.input,
+                   companions=(out.with_name(f"{out.stem}-by-year{out.suffix}"),)
+                   if out.suffix.lower() == ".csv" else ())
     portfolio = _load(args)
+    _check_instrument_ids(portfolio, [args.instrument], "--instrument")
+    _check_accepted(portfolio, args)
     instrument = api._instrument(portfolio, args.instrument)
     report = api.validate(portfolio, args.tolerance, args.accept_residual)[args.instrument]
     print(describe(report), file=sys.stderr if args.out is None else sys.stdout)
@@ -317,8 +426,9 @@ def cmd_compute(args) -> int:
     from cpdi.progress import Progress
     from cpdi.writers.results import write_results_csv
 
-    target = _check_out(args.out, (".csv",), "the results ledger")
+    target = _check_out(args.out, (".csv",), "the results ledger", args.input)
     portfolio = _load(args)
+    _check_accepted(portfolio, args)
     _check_year_in_lives(portfolio, args.through_year, "--through-year", before_only=True)
     progress = Progress(len(portfolio.lots), "lots", quiet=args.quiet or len(portfolio.lots) < 5000)
     books = api.instrument_books(portfolio, args.tolerance, args.accept_residual)
@@ -354,8 +464,16 @@ def cmd_compute(args) -> int:
 def cmd_workpapers(args) -> int:
     from cpdi.batch import BatchOptions, run_batch
 
+    from cpdi.writers.template import TemplateError, load_template
+
     _check_out_dir(args.out)
+    if args.template:  # a bad template is a usage error found before anything is written
+        try:
+            load_template(Path(args.template))
+        except TemplateError as error:
+            raise UsageError(f"--template: {error}") from None
     portfolio = _load(args)
+    _check_accepted(portfolio, args)
     _check_year_in_lives(portfolio, args.year, "--year")
     report = run_batch(portfolio, BatchOptions(
         year=args.year, out_dir=Path(args.out),
@@ -375,10 +493,16 @@ def cmd_init(args) -> int:
 
     target = Path(args.file)
     if target.suffix.lower() != ".xlsx":
-        print(f"cpdi: {target}: the blank input workbook must be an .xlsx file", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError(f"{target}: the blank input workbook must be an .xlsx file")
+    if target.is_dir():
+        raise UsageError(f"{target} is a folder: name the workbook file to write")
+    if not target.parent.exists():
+        raise UsageError(f"the folder {target.parent} does not exist")
     if target.exists() and not args.force:
-        print(f"cpdi: {target} exists; pass --force to overwrite it", file=sys.stderr)
+        from cpdi.writers.privacy import message_safe
+
+        print(message_safe(f"cpdi init: {target} exists; pass --force to overwrite it"),
+              file=sys.stderr)
         return EXIT_FAILED
     write_blank_input(target)
     print(f"wrote {target}: fill in its sheets, then run: cpdi workpapers {target} --year YYYY --out DIR")

@@ -13,6 +13,14 @@ from datetime import date
 
 from cpdi.engine.daycount import DayCount, period_rate
 
+FIRST_TAX_YEAR, LAST_TAX_YEAR = 1900, 2199
+"""The tax years cpdi computes (the command line and the Python API refuse others)."""
+
+MAX_TOLERANCE_PER_1000 = 1.0
+"""The widest validation tolerance, per 1,000 of principal.  Convention ours (method §8): a
+wider one would pass real errors in a schedule as rounding; a schedule that far off is used
+only when accepted explicitly (``accept_residual``)."""
+
 
 class PaymentType(enum.Enum):
     """A projected payment is fixed or contingent (method §1; (b)(4)(ii))."""

@@ -34,10 +34,21 @@ def test_validate_fixture_exits_1_with_the_figures(capsys):
     assert "Traceback" not in err
 
 
-def test_validate_accept_residual_and_tolerance(capsys):
+def test_validate_accept_residual_and_tolerance(tmp_path, capsys):
     code, out, _ = run(capsys, "validate", FIXTURE, "--accept-residual", "02687QCD8")
     assert code == 0 and "ACCEPTED" in out
-    code, out, _ = run(capsys, "validate", FIXTURE, "--tolerance", "40")
+    # a tolerance wide enough to pass the printed typo (36 per 1,000) would accept a real error
+    # implicitly: method §8 wants that explicit, so it is a usage error pointing there
+    code, _, err = run(capsys, "validate", FIXTURE, "--tolerance", "40")
+    assert code == 2 and "--accept-residual" in err
+    # a rounding residual of 0.05 per 1,000 fails at the default and passes at --tolerance 0.1
+    folder = tmp_path / "input"
+    shutil.copytree(FIXTURE, folder)
+    schedule = folder / "schedule.csv"
+    schedule.write_text(schedule.read_text().replace("1004.2577", "1040.3078"))
+    code, out, _ = run(capsys, "validate", folder)
+    assert code == 1 and "02687QCD8: FAILED" in out
+    code, out, _ = run(capsys, "validate", folder, "--tolerance", "0.1")
     assert code == 0 and "02687QCD8: OK" in out
 
 
@@ -89,9 +100,10 @@ def test_schedule_xlsx(tmp_path, capsys):
 
 
 def test_schedule_unknown_instrument_is_one_clear_line(capsys):
+    # an id that is not in the input is a mistake on the command line: a usage error (exit 2)
     code, _, err = run(capsys, "schedule", EXAMPLE, "--instrument", "NOPE")
-    assert code == 1
-    assert "no usable instrument 'NOPE'" in err and "02687QCD8" in err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "--instrument NOPE is not an instrument of the input" in err and "02687QCD8" in err
     assert "Traceback" not in err
 
 

@@ -418,3 +418,119 @@ def test_compute_write_failure_is_one_line_and_leaves_no_partial_file(tmp_path, 
     assert code == 1
     assert len(err.strip().splitlines()) == 1 and "No space left on device" in err
     assert list(tmp_path.iterdir()) == []
+
+
+# -- the command line, refined -------------------------------------------------------------------
+@pytest.mark.parametrize("argv, fragment", [
+    (["compute", EXAMPLE, "--through-year", " 2025", "--out", "r.csv"], "not a tax year"),
+    (["compute", EXAMPLE, "--through-year", "２０２５", "--out", "r.csv"], "not a tax year"),
+    (["compute", EXAMPLE, "--through-year", "202²", "--out", "r.csv"], "not a tax year"),
+    (["compute", EXAMPLE, "--through-year", "1899", "--out", "r.csv"], "outside the tax years cpdi computes (1900-2199)"),
+    (["validate", EXAMPLE, "--tolerance", "1_000"], "not a tolerance"),
+    (["validate", EXAMPLE, "--tolerance", "100"], "--accept-residual"),
+    (["workpapers", EXAMPLE, "--year", "2025", "--out", "wp", "--workers", "-1"], "worker processes"),
+    (["workpapers", EXAMPLE, "--year", "2025", "--out", "wp", "--workers", "1000"], "worker processes"),
+    (["workpapers", EXAMPLE, "--year", "2025", "--out", "wp", "--prepared", "0001-01-01"], "outside the years"),
+    (["workpapers", EXAMPLE, "--year", "2025", "--out", "wp", "--prepared", "20250115"], "YYYY-MM-DD"),
+    (["workpapers", EXAMPLE, "--year", "2025", "--out", "wp", "--prepared", "2025-02-30"], "no such day"),
+    (["validate", EXAMPLE, "--accept-residual", "NOPE"], "--accept-residual NOPE is not an instrument"),
+    (["validate", EXAMPLE, "--accept-residual", "02687qcd8"], "did you mean 02687QCD8?"),
+    (["compute", EXAMPLE, "--through-year", "2025", "--out", "r.csv", "--accept-residual", "X"], "not an instrument"),
+    (["validate", EXAMPLE, "--through-year", "1900"], "outside the instruments' lives"),
+    (["compute", EXAMPLE, "--through-year", "2025", "--out", "r.csv/"], "is a folder"),
+    (["init", "folder.xlsx"], "is a folder"),
+    (["init", "missing/x.xlsx"], "does not exist"),
+    (["init", "x.xls"], "must be an .xlsx file"),
+])
+def test_more_usage_errors_are_one_line_and_exit_2(tmp_path, capsys, monkeypatch, argv, fragment):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder.xlsx").mkdir()
+    code, out, err = run(capsys, *argv)
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0], err
+    assert lines[0].startswith(f"cpdi {argv[0]}:")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.xlsx"]  # nothing written
+
+
+def test_tolerance_minus_zero_reads_as_zero(capsys):
+    code, out, _ = run(capsys, "validate", EXAMPLE, "--tolerance", "-0", "--through-year", 2025)
+    assert "tolerance 0.0000" in out and "tolerance -0" not in out
+
+
+def test_out_never_overwrites_the_input(tmp_path, capsys):
+    folder = example_copy(tmp_path)
+    before = (folder / "schedule.csv").read_bytes()
+    code, _, err = run(capsys, "schedule", folder, "--instrument", "02687QCD8",
+                       "--out", folder / "SCHEDULE.csv")
+    assert code == 2 and "would overwrite the input" in err
+    code, _, err = run(capsys, "compute", folder, "--through-year", 2025, "--out", folder / "lots.csv")
+    assert code == 2 and "would overwrite the input" in err
+    assert (folder / "schedule.csv").read_bytes() == before
+    book = example_workbook(tmp_path / "book.xlsx")
+    code, _, err = run(capsys, "schedule", book, "--instrument", "02687QCD8", "--out", book)
+    assert code == 2 and "would overwrite the input" in err
+    # a results file beside the input tables is fine
+    code, _, _ = run(capsys, "compute", folder, "--through-year", 2025, "--out", folder / "results.csv")
+    assert code == 0
+
+
+def test_schedule_companion_that_is_a_folder_is_refused_before_writing(tmp_path, capsys):
+    (tmp_path / "S-by-year.csv").mkdir()
+    code, _, err = run(capsys, "schedule", EXAMPLE, "--instrument", "02687QCD8", "--out", tmp_path / "S.csv")
+    assert code == 2 and "S-by-year.csv" in err and not (tmp_path / "S.csv").exists()
+
+
+def test_template_that_is_not_utf8_is_a_usage_error_before_anything_is_written(tmp_path, capsys):
+    template = tmp_path / "bin.toml"
+    template.write_bytes(b"\xff\xfe[")
+    code, _, err = run(capsys, "workpapers", EXAMPLE, "--year", 2025, "--out", tmp_path / "wp",
+                       "--template", template)
+    assert code == 2 and "not UTF-8" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "wp").exists()
+
+
+def test_usage_errors_echo_no_taxpayer_id(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for argv in (["init", "123-45-6789.xls"], ["validate", EXAMPLE, "--tolerance", "123-45-6789"]):
+        code, out, err = run(capsys, *argv)
+        assert code == 2 and "123-45-6789" not in err + out and "6789" in err
+
+
+def test_many_lots_stopped_alike_are_named_in_one_line(tmp_path, capsys):
+    folder = example_copy(tmp_path)
+    edit(folder, "schedule", {"instrument_id": "02687QCD8", "period_end": "2027-07-20"},
+         projected_payment="1004.2577")  # the issuer's typo, back in
+    lots = rows_of(folder / "lots.csv")
+    template = next(r for r in lots if r["lot_id"] == "L-0001")
+    lots += [{**template, "lot_id": f"X-{n:02d}"} for n in range(8)]
+    write_rows(folder / "lots.csv", lots)
+    code, _, err = run(capsys, "compute", folder, "--through-year", 2025, "--out", tmp_path / "r.csv")
+    assert code == 1
+    [summary] = [l for l in err.splitlines() if "more lot(s) of 02687QCD8" in l]
+    assert "exceptions report" not in summary and "X-07" in summary
+
+
+# -- the Python API refuses what it cannot compute ----------------------------------------------------
+def test_api_refuses_years_and_tolerances_outside_its_range(tmp_path):
+    portfolio = cpdi.load_example()
+    for year in (0, 10000, 1899, 2025.0):
+        with pytest.raises(ValueError, match="not a tax year cpdi computes"):
+            cpdi.compute(portfolio, year)
+    with pytest.raises(ValueError, match="not a tax year cpdi computes"):
+        cpdi.workpapers(portfolio, 0, tmp_path / "wp")
+    assert not (tmp_path / "wp").exists()
+    for tolerance in (-1, float("nan"), 40):
+        with pytest.raises(ValueError, match="tolerance_per_1000"):
+            cpdi.validate(portfolio, tolerance)
+
+
+def test_api_schedule_frames_refuse_a_schedule_with_a_gap(tmp_path):
+    folder = example_copy(tmp_path)
+    edit(folder, "schedule", {"instrument_id": "02687QCD8", "period_start": "2015-01-20"},
+         period_start="2015-01-21")
+    portfolio = cpdi.load(folder)
+    for frame in (cpdi.schedule_frame, cpdi.calendar_year_frame):
+        with pytest.raises(InputError, match="gap"):
+            frame(portfolio, "02687QCD8")
+    assert len(cpdi.schedule_frame(portfolio, "US00EQLN2029")) == 7

@@ -56,7 +56,7 @@ def approx(value):
 
 
 def assert_conserves(result, cash: float, proceeds: float, cost: float) -> None:
-    """Spec §7 conservation on a closed lot, against hand-computed cash and proceeds:
+    """Method §7 conservation on a closed lot, against hand-computed cash and proceeds:
 
         Σ interest_income − Σ ordinary_loss + ordinary_income_on_disposition
         − ordinary_loss_on_disposition − capital_loss_on_disposition

@@ -196,6 +196,8 @@ def _read_toml(path: Path) -> dict:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as error:
         raise TemplateError(str(path), None, f"not valid TOML: {error}") from None
+    except UnicodeDecodeError:
+        raise TemplateError(str(path), None, "is not UTF-8 text: save it as UTF-8 TOML") from None
     except OSError as error:
         raise TemplateError(str(path), None, f"cannot be read: {error.strerror or error}") from None
 
