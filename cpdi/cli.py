@@ -218,9 +218,28 @@ LOTS_NAMED = 50
 """How many further lot ids that one line names before it only counts them."""
 
 
-def _print_problems(problems) -> None:
-    """One line per problem; a problem repeated for many lots (an instrument's failed schedule)
-    is printed for the first few lots and then counted."""
+def _masked(text: str) -> str:
+    """A result line with any taxpayer id in it (a path typed by the user) masked."""
+    from cpdi.writers.privacy import message_safe
+
+    return message_safe(text)
+
+
+def _tins(portfolio):
+    """Every holder's taxpayer id, so messages mask them in any spelling."""
+    from cpdi.batch import holder_tins
+
+    return holder_tins(portfolio)
+
+
+def _print_problems(problems, tins=None) -> None:
+    """One line per problem, taxpayer ids masked (every holder's, in any spelling, when
+    ``tins`` is given); a problem repeated for many lots (an instrument's failed schedule) is
+    printed for the first few lots and the rest are named in one line."""
+    from cpdi.problems import problem_text
+    from cpdi.writers.privacy import message_safe, tin_index
+
+    tins = tin_index(tins)
     seen = set()
     repeats: dict[tuple, list] = {}
     for problem in problems:
@@ -234,17 +253,16 @@ def _print_problems(problems) -> None:
             group.append(problem.lot_id)
             if len(group) > REPEATS_SHOWN:
                 continue
-        print(str(problem), file=sys.stderr)
+        print(problem_text(problem, tins), file=sys.stderr)
     for (file, row, column, instrument_id, _, _), lots in repeats.items():
         if len(lots) > REPEATS_SHOWN:
-            from cpdi.writers.privacy import message_safe
-
             where = file + (f" row {row}" if row is not None else "")
             rest = lots[REPEATS_SHOWN:]
             named = ", ".join(rest[:LOTS_NAMED]) + (
                 f" and {len(rest) - LOTS_NAMED} more" if len(rest) > LOTS_NAMED else "")
             print(message_safe(f"{where}: {len(rest)} more lot(s) of {instrument_id} not "
-                               f"computed for the same reason: {named}"), file=sys.stderr)
+                               f"computed for the same reason: {named}", tins=tins),
+                  file=sys.stderr)
 
 
 def _check_out(path: str, suffixes: tuple[str, ...], what: str, input_path: str,
@@ -294,9 +312,8 @@ def _check_instrument_ids(portfolio, ids, option: str) -> None:
     for instrument_id in ids:
         if instrument_id in known:
             continue
-        if instrument_id in portfolio.instrument_rows:
-            raise UsageError(f"{option} {instrument_id}: the instrument has input problems "
-                             f"(run cpdi validate)")
+        if instrument_id in portfolio.instrument_rows or (not known and portfolio.problems):
+            raise InputError(portfolio.problems)  # the input is at fault, not the option
         close = difflib.get_close_matches(instrument_id, sorted(known), n=1) or [
             k for k in known if k.casefold() == instrument_id.casefold()]
         hint = f"; did you mean {close[0]}?" if close else ""
@@ -370,7 +387,7 @@ def cmd_validate(args) -> int:
         result = api.compute(portfolio, through_year, books=books)
         lots_checked = len(portfolio.lots)
         problems += [p for p in result.problems if p not in problems]
-    _print_problems(problems)
+    _print_problems(problems, _tins(portfolio))
     failed = [r for r in reports.values() if not r.usable]
     lots = (f"; {lots_checked} lot(s) checked through {through_year}" if lots_checked
             else "; no lots to check")
@@ -407,7 +424,7 @@ def cmd_schedule(args) -> int:
     if args.out:
         title = f"{instrument.instrument_id} {instrument.description}".strip()
         for path in write_schedule(periods, years, args.out, title):
-            print(f"wrote {path}")
+            print(_masked(f"wrote {path}"))
     else:
         import pandas as pd
 
@@ -426,7 +443,10 @@ def cmd_compute(args) -> int:
     from cpdi.progress import Progress
     from cpdi.writers.results import write_results_csv
 
+    from cpdi.writers.atomic import remove_leftover_parts
+
     target = _check_out(args.out, (".csv",), "the results ledger", args.input)
+    remove_leftover_parts(target.parent, target.name)  # of a killed earlier run, if any
     portfolio = _load(args)
     _check_accepted(portfolio, args)
     _check_year_in_lives(portfolio, args.through_year, "--through-year", before_only=True)
@@ -446,18 +466,18 @@ def cmd_compute(args) -> int:
             yield from ledger.years
 
     try:
-        written = write_results_csv(rows(), target)
+        written = write_results_csv(rows(), target, _tins(portfolio))
     finally:
         progress.close()
-    _print_problems(problems)
+    _print_problems(problems, _tins(portfolio))
     result = api.LedgerResult(args.through_year, problems=problems)
     not_computed = api.lots_not_computed(portfolio, result)
-    print(
+    print(_masked(
         f"wrote {written} lot-year row(s) for {computed} lot(s) through "
         f"{args.through_year} to {args.out}"
         + (f"; {not_computed} lot(s) not computed, {len(set(problems))} problem(s) above"
            if problems else "")
-    )
+    ))
     return EXIT_FAILED if problems else EXIT_OK
 
 
@@ -483,8 +503,8 @@ def cmd_workpapers(args) -> int:
         # what the run did to the folder (removed files, a stale lock taken over …), as it happens
         notify=lambda note: print(note, file=sys.stderr, flush=True),
     ))
-    _print_problems(report.problems)
-    print(report.result_line(args.out))
+    _print_problems(report.problems, _tins(portfolio))
+    print(_masked(report.result_line(args.out)))
     return report.exit_code
 
 

@@ -6,6 +6,7 @@ table each give one plain line, never a traceback (docs/formats.md, "The output 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import errno
 import hashlib
@@ -535,3 +536,512 @@ def synthetic_small(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("synthetic-small")
     write_csv_folder(random_portfolio(3, instruments=4, holders=12), folder)
     return folder
+
+
+# -- 8. workers die with their run; a takeover waits for them -------------------------------------
+def _children_of(pid: int) -> list[int]:
+    kids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if int(fields[1]) == pid and fields[0] not in ("Z", "X"):
+                kids.append(int(entry))
+    return kids
+
+
+def _running(pids) -> list[int]:
+    alive = []
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state not in ("Z", "X"):
+            alive.append(pid)
+    return alive
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_killing_only_the_main_process_leaves_no_worker_to_overwrite_the_next_run(tmp_path):
+    """A = the example; B = A plus 1,200 lots for H-1004 (its workbook takes seconds).  B runs
+    with two workers and only its main process is killed (SIGKILL) while H-1004's workbook is
+    being written; then A runs with --resume.  The killed run's workers must be gone at once and
+    never rename B's workbook over A's."""
+    folder_a, folder_b, out = example_copy(tmp_path, "a"), example_copy(tmp_path, "b"), tmp_path / "out"
+    with (folder_b / "lots.csv").open("a") as handle:
+        for n in range(1200):
+            handle.write(f"H-1004,LB-{n},US00EQLN2029,30000,2023-07-01,28900,,,proportional,,400\n")
+    command = [sys.executable, "-m", "cpdi.cli", "workpapers", "--year", "2025", "--out", str(out),
+               "--prepared", PREPARED, "--quiet", "--workers", "2"]
+    subprocess.run(command[:4] + [str(folder_a)] + command[4:], check=True, stdout=subprocess.DEVNULL)
+    clean_a = files_of(out)
+
+    run_b = subprocess.Popen(command[:4] + [str(folder_b)] + command[4:] + ["--resume"],
+                             start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and run_b.poll() is None:
+            if list(out.glob(".H-1004_2025.xlsx.*.part")):
+                workers = _children_of(run_b.pid)
+                os.kill(run_b.pid, signal.SIGKILL)  # the main process only
+                break
+            time.sleep(0.002)
+        run_b.wait()
+        assert run_b.returncode == -signal.SIGKILL and workers, "B finished before it could be killed"
+
+        result = subprocess.run(command[:4] + [str(folder_a)] + command[4:] + ["--resume"],
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        deadline = time.monotonic() + 5
+        while _running(workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _running(workers), "the killed run's workers outlived it"
+        time.sleep(0.5)
+        after = files_of(out)
+        assert after["H-1004_2025.xlsx"] == clean_a["H-1004_2025.xlsx"]
+        entry = json.loads(after[MANIFEST])["years"]["2025"]["workbooks"]["H-1004_2025.xlsx"]
+        assert entry["sha256"] == hashlib.sha256(after["H-1004_2025.xlsx"]).hexdigest()
+    finally:
+        for pid in [run_b.pid, *workers]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+class _Exited(BaseException):
+    pass
+
+
+def test_a_worker_whose_run_died_abandons_its_workbook_just_before_the_rename(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    portfolio = load(EXAMPLE)
+    run_batch(portfolio, BatchOptions(2025, out, prepared=date(2026, 1, 15), workers=1, quiet=True))
+    before = files_of(out)
+    checks = []
+
+    def orphaned(state):
+        checks.append(state["parent_pid"])
+        return len(checks) > 1  # alive when the task starts, gone when its workbook is done
+
+    def exit_orphan():
+        raise _Exited
+
+    monkeypatch.setattr(batch, "_orphaned", orphaned)
+    monkeypatch.setattr(batch, "_exit_orphan", exit_orphan)
+    with pytest.raises(_Exited):  # a different date: every workbook would change
+        run_batch(portfolio, BatchOptions(2025, out, prepared=date(2026, 1, 16), workers=1, quiet=True))
+    assert len(checks) == 2
+    assert (out / "H-1001_2025.xlsx").read_bytes() == before["H-1001_2025.xlsx"]
+    assert not list(out.glob(".*.part")) and not (out / LOCK).exists()
+
+
+def test_workers_die_with_their_run_where_the_kernel_can_do_it():
+    if not sys.platform.startswith("linux"):
+        pytest.skip("prctl is Linux's")
+    import ctypes
+
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            ok = batch._die_with_parent()
+            got = ctypes.c_int()
+            ctypes.CDLL(None).prctl(2, ctypes.byref(got), 0, 0, 0)  # PR_GET_PDEATHSIG
+            os.write(writer, f"{ok} {got.value}".encode())
+        finally:
+            os._exit(0)
+    os.close(writer)
+    answer = os.read(reader, 100).decode()
+    os.close(reader)
+    os.waitpid(pid, 0)
+    assert answer == f"True {int(signal.SIGKILL)}"
+
+
+def test_the_digest_is_of_the_bytes_written_not_of_the_target_after_the_rename(tmp_path, monkeypatch):
+    """Another writer replacing a workbook right after our rename must not get its bytes
+    recorded as ours (the digest used to be read back from the target)."""
+    clean, out = tmp_path / "clean", tmp_path / "out"
+    run_batch(load(EXAMPLE), BatchOptions(2025, clean, prepared=date(2026, 1, 15), workers=1, quiet=True))
+    real_replace = os.replace
+
+    def racing(src, dst, *args, **kwargs):
+        real_replace(src, dst, *args, **kwargs)
+        if Path(dst).name == "H-1002_2025.xlsx":
+            Path(dst).write_bytes(b"someone else's bytes")
+
+    monkeypatch.setattr(os, "replace", racing)
+    run_batch(load(EXAMPLE), BatchOptions(2025, out, prepared=date(2026, 1, 15), workers=1, quiet=True))
+    monkeypatch.setattr(os, "replace", real_replace)
+    entry = manifest_of(out)["years"]["2025"]["workbooks"]["H-1002_2025.xlsx"]
+    ours = (clean / "H-1002_2025.xlsx").read_bytes()
+    assert (entry["sha256"], entry["size"]) == (hashlib.sha256(ours).hexdigest(), len(ours))
+    # so --resume does not keep the other writer's file
+    again = run_batch(load(EXAMPLE), BatchOptions(2025, out, prepared=date(2026, 1, 15), workers=1,
+                                                  quiet=True, resume=True))
+    assert again.holders_skipped == 3 and (out / "H-1002_2025.xlsx").read_bytes() == ours
+
+
+def _sleeper(seconds: float) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", f"import time; time.sleep({seconds})"])
+
+
+def _stale_lock_with_workers(out: Path, workers) -> None:
+    out.mkdir(exist_ok=True)
+    (out / LOCK).write_text(json.dumps({"pid": dead_pid(), "host": socket.gethostname(), "started": "x",
+                                        "workers": [[pid, None] for pid in workers]}))
+
+
+def test_a_takeover_waits_for_the_dead_runs_workers_or_refuses(tmp_path, monkeypatch):
+    from cpdi.batch import lock as lock_module
+
+    out = tmp_path / "out"
+    worker = _sleeper(60)
+    try:
+        _stale_lock_with_workers(out, [worker.pid])
+        monkeypatch.setattr(lock_module, "WORKERS_WAIT_SECONDS", 0.3)
+        with pytest.raises(FolderLocked) as refused:
+            run_batch(load(EXAMPLE), BatchOptions(2025, out, workers=1, quiet=True))
+        line = str(refused.value)
+        assert "\n" not in line and f"worker process(es) {worker.pid} still are" in line
+        assert not any(out.glob("*.xlsx")) and (out / LOCK).exists()
+    finally:
+        worker.kill()
+        worker.wait()
+    # a worker that ends while the takeover waits (even if nobody reaps it): taken over
+    ending = _sleeper(0.5)
+    try:
+        _stale_lock_with_workers(out, [ending.pid])
+        monkeypatch.setattr(lock_module, "WORKERS_WAIT_SECONDS", 30)
+        started = time.monotonic()
+        report = run_batch(load(EXAMPLE), BatchOptions(2025, out, workers=1, quiet=True))
+        assert time.monotonic() - started < 20
+        assert report.holders_ok == 4 and any("no longer running" in n for n in report.notes)
+    finally:
+        ending.kill()
+        ending.wait()
+
+
+def test_workers_never_outnumber_holders_and_are_recorded_in_the_lock(tmp_path, monkeypatch):
+    from cpdi.batch.lock import Lock
+
+    real = Lock.record_workers
+    recorded = []
+
+    def recording(self, pids):
+        pids = list(pids)
+        real(self, pids)
+        recorded.append((pids, json.loads(self.path.read_text())["workers"]))
+
+    monkeypatch.setattr(Lock, "record_workers", recording)
+    for workers, expected in ((64, 4), (0, min(os.cpu_count() or 1, 4))):
+        recorded.clear()
+        report = run_batch(load(EXAMPLE), BatchOptions(2025, tmp_path / f"o{workers}", workers=workers, quiet=True))
+        assert report.holders_ok == 4
+        if expected == 1:
+            assert recorded == []
+            continue
+        (pids, in_lock), = recorded
+        assert len(pids) == expected and sorted(pids) == [w[0] for w in in_lock]
+
+
+# -- 9. a full disk with workers: one line, the exceptions report says it ---------------------------
+def _fail_zip_writes(monkeypatch):
+    """Every zip write fails as on a full disk, and so does finishing the zip file later (what
+    ZipFile.__del__ would try): as XlsxWriter meets a full disk."""
+    import zipfile
+
+    def writestr(self, *args, **kwargs):
+        self._didModify = True
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def end_record(self):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", writestr)
+    monkeypatch.setattr(zipfile.ZipFile, "_write_end_record", end_record)
+
+
+@pytest.mark.parametrize("writer", ["holder", "summary"])
+def test_a_failed_workbook_write_leaves_nothing_for_the_garbage_collector(tmp_path, monkeypatch, writer):
+    import gc
+
+    from cpdi.api import compute
+
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    portfolio = load(EXAMPLE)
+    result = compute(portfolio, 2025)
+    target = tmp_path / "full" / f"{writer}.xlsx"
+    _fail_zip_writes(monkeypatch)
+    with pytest.raises(OSError) as failed:
+        if writer == "holder":
+            workpapers.write_holder_workbook(target, portfolio.holders["H-1001"], "H-1001", 2025,
+                                             result.ledgers, result.books, None, date(2026, 1, 15))
+        else:
+            workpapers.write_summary_workbook(target, 2025, [], None, date(2026, 1, 15), 0, 0)
+    assert (failed.value.errno, failed.value.strerror, failed.value.filename) == (
+        errno.ENOSPC, "No space left on device", str(target))
+    del failed
+    gc.collect()
+    assert unraisable == [] and list(target.parent.iterdir()) == []
+
+
+def test_a_workbook_abandoned_while_built_is_not_stored(tmp_path, monkeypatch):
+    import xlsxwriter.workbook
+
+    from cpdi.api import compute
+
+    portfolio = load(EXAMPLE)
+    result = compute(portfolio, 2025)
+    stored = []
+    monkeypatch.setattr(xlsxwriter.workbook.Workbook, "_store_workbook", lambda self: stored.append(self))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(workpapers, "_lots_sheet", broken)
+    with pytest.raises(RuntimeError):
+        workpapers.write_holder_workbook(tmp_path / "h.xlsx", portfolio.holders["H-1001"], "H-1001", 2025,
+                                         result.ledgers, result.books, None, date(2026, 1, 15))
+    assert stored == [] and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_disk_full_inside_xlsxwriter_is_one_line_with_or_without_workers(tmp_path, capfd, monkeypatch, workers):
+    import gc
+
+    out = tmp_path / "out"
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    _fail_zip_writes(monkeypatch)  # inherited by the forked workers
+    code = workpapers_cli(_bad_input(tmp_path), "--year", 2025, "--out", out, "--prepared", PREPARED,
+                          "--quiet", "--workers", workers)
+    gc.collect()  # (a worker's leftovers would print on its stderr, which capfd reads)
+    assert unraisable == []
+    err = capfd.readouterr().err
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert err.startswith(f"cpdi: cannot write {out / 'H-1001_2025.xlsx'}: No space left on device; "
+                          f"the batch stopped after 1 of 5 holder(s) (problems so far in exceptions_2025.csv)")
+    assert "run again with --resume" in err
+    exceptions = (out / "exceptions_2025.csv").read_text()
+    assert "BAD-1" in exceptions and "could not write the workbook: No space left on device" in exceptions
+    assert not (out / LOCK).exists() and not list(out.glob(".*.part"))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_manifest_that_cannot_be_saved_mid_run_is_the_same_orderly_stop(tmp_path, capfd, monkeypatch, workers):
+    from cpdi.batch import manifest as manifest_module
+
+    out = tmp_path / "out"
+    real = manifest_module.atomic_text
+    saves = []
+
+    def full_after_the_first(target, *args, **kwargs):
+        saves.append(1)
+        if len(saves) > 1:
+            raise OSError(errno.ENOSPC, "No space left on device", str(target))
+        return real(target, *args, **kwargs)
+
+    monkeypatch.setattr(manifest_module, "MANIFEST_FLUSH_SECONDS", 0.0)
+    monkeypatch.setattr(manifest_module, "atomic_text", full_after_the_first)
+    code = workpapers_cli(EXAMPLE, "--year", 2025, "--out", out, "--prepared", PREPARED, "--quiet",
+                          "--workers", workers)
+    err = capfd.readouterr().err
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert err.startswith(f"cpdi: cannot write {out / MANIFEST}: No space left on device; the batch "
+                          f"stopped after 1 of 4 holder(s) (problems so far in exceptions_2025.csv)")
+    assert "could not write the manifest: No space left on device" in (out / "exceptions_2025.csv").read_text()
+    assert not (out / "summary_2025.xlsx").exists() and not (out / LOCK).exists()
+
+
+def test_when_the_exceptions_report_cannot_be_updated_either_the_line_says_so(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "out"
+    real = workpapers.write_exceptions_csv
+    calls = []
+
+    def full(target, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def exceptions_once(target, problems, *args, **kwargs):
+        calls.append(len(problems))
+        if len(calls) > 1:
+            raise OSError(errno.ENOSPC, "No space left on device", str(target))
+        return real(target, problems, *args, **kwargs)
+
+    monkeypatch.setattr(workpapers, "write_holder_workbook", full)
+    monkeypatch.setattr(workpapers, "write_exceptions_csv", exceptions_once)
+    code = workpapers_cli(_bad_input(tmp_path), "--year", 2025, "--out", out, "--prepared", PREPARED,
+                          "--quiet", "--workers", 1)
+    err = capsys.readouterr().err
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert ("(exceptions_2025.csv could not be updated either (No space left on device): it lists the "
+            "input problems only)") in err and "--resume" in err
+    assert "BAD-1" in (out / "exceptions_2025.csv").read_text() and len(calls) == 2
+
+
+@pytest.fixture
+def tiny_tmpfs(tmp_path):
+    mount = shutil.which("mount")
+    point = tmp_path / "full"
+    point.mkdir()
+    if mount is None or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    done = subprocess.run([mount, "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(point)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"mount is not permitted here: {done.stderr.decode().strip()}")
+    try:
+        yield point
+    finally:
+        subprocess.run(["umount", str(point)], check=False)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_really_full_disk_is_one_line_with_or_without_workers(tmp_path, tiny_tmpfs, workers):
+    inputs = write_csv_folder(random_portfolio(5, instruments=6, holders=350), tmp_path / "in")
+    out = tiny_tmpfs / "out"
+    done = subprocess.run([sys.executable, "-m", "cpdi.cli", "workpapers", str(inputs), "--year", "2025",
+                           "--out", str(out), "--prepared", PREPARED, "--quiet", "--workers", str(workers)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1, done.stderr[:3000]
+    line = done.stderr.strip()
+    assert line.startswith("cpdi: cannot write ") and "No space left on device; the batch stopped after " in line
+    assert line.endswith("then run again with --resume")
+    if "could not be updated either" not in line:
+        assert "No space left on device" in (out / "exceptions_2025.csv").read_text()
+    assert not (out / LOCK).exists() and not list(out.glob(".*.part"))
+
+
+# -- 10. what the folder holds at the start of a run ------------------------------------------------
+@pytest.mark.parametrize("manifest", ["missing", "unusable"])
+def test_an_old_summary_never_survives_a_run_that_does_not_finish(tmp_path, monkeypatch, manifest):
+    out = tmp_path / "out"
+    run_batch(load(EXAMPLE), BatchOptions(2025, out, workers=1, quiet=True))
+    assert (out / "summary_2025.xlsx").exists()
+    if manifest == "missing":
+        (out / MANIFEST).unlink()
+    else:
+        (out / MANIFEST).write_text("{not json")
+
+    def interrupted(holder_id):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "_holder_task", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(load(EXAMPLE), BatchOptions(2025, out, workers=1, quiet=True))
+    assert not (out / "summary_2025.xlsx").exists()
+
+
+def test_a_manifest_that_is_a_folder_is_refused_up_front(tmp_path, capsys):
+    out = tmp_path / "out"
+    (out / MANIFEST).mkdir(parents=True)
+    code = workpapers_cli(EXAMPLE, "--year", 2025, "--out", out, "--prepared", PREPARED, "--quiet")
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1
+    assert err == (f"cpdi: {out / MANIFEST} is a folder, not cpdi's manifest, so this run could not record "
+                   f"what it writes: remove it (or move it out of {out}), then run again\n")
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST]  # nothing written, lock released
+    (out / MANIFEST).rmdir()
+    assert workpapers_cli(EXAMPLE, "--year", 2025, "--out", out, "--prepared", PREPARED, "--quiet") == 0
+
+
+def test_an_input_without_a_lots_table_is_a_failure_not_an_empty_year(tmp_path, capsys):
+    out = tmp_path / "d"
+    fixture = Path(__file__).parent / "fixtures" / "aig-cms-curve-2027"
+    code = workpapers_cli(fixture, "--year", 2025, "--out", out, "--accept-residual", "02687QCD8", "--quiet")
+    text = capsys.readouterr()
+    assert code == 1
+    assert "no holder could be computed for 2025 because of the input problems in lots" in text.out
+    assert "the input has no lots table" in text.err
+    assert "the input has no lots table" in (out / "exceptions_2025.csv").read_text()
+
+
+# -- 11. write failures name the file asked for; leftovers of one file ------------------------------
+def test_output_error_is_also_an_os_error():
+    from cpdi.problems import CpdiError
+
+    error = batch.OutputError("cannot write x: No space left on device", errno.ENOSPC)
+    assert isinstance(error, OSError) and isinstance(error, CpdiError) and error.errno == errno.ENOSPC
+    assert str(error) == "cannot write x: No space left on device" and error.filename is None
+    assert not isinstance(FolderLocked("busy"), OSError)
+
+
+def test_a_batch_write_failure_is_an_os_error_for_api_users(tmp_path, monkeypatch):
+    def full(target, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(workpapers, "write_holder_workbook", full)
+    with pytest.raises(OSError) as failed:
+        run_batch(load(EXAMPLE), BatchOptions(2025, tmp_path / "out", workers=1, quiet=True))
+    assert failed.value.errno == errno.ENOSPC and "stopped after 1 of 4" in str(failed.value)
+
+
+@pytest.mark.parametrize("failure", ["write", "write naming the part", "rename", "xlsxwriter"])
+def test_atomic_write_failures_name_the_target(tmp_path, monkeypatch, failure):
+    from cpdi.writers import atomic
+
+    target = tmp_path / "full" / "r.csv"
+    if failure == "rename":
+        def replace(src, dst):
+            raise OSError(errno.ENOSPC, "No space left on device", str(src), None, str(dst))
+
+        monkeypatch.setattr(atomic.os, "replace", replace)
+    with pytest.raises(OSError) as failed:
+        with atomic.atomic_path(target) as tmp:
+            tmp.write_text("half")
+            if failure == "write":
+                raise OSError(errno.ENOSPC, "No space left on device")
+            if failure == "write naming the part":
+                raise OSError(errno.ENOSPC, "No space left on device", str(tmp))
+            if failure == "xlsxwriter":
+                raise FileCreateError(OSError(errno.ENOSPC, "No space left on device", str(tmp)))
+    assert (failed.value.errno, failed.value.strerror, failed.value.filename) == (
+        errno.ENOSPC, "No space left on device", str(target))
+    assert type(failed.value) is OSError and list(target.parent.iterdir()) == []
+    from cpdi.cli import _one_line
+
+    assert _one_line(failed.value) == f"{target}: No space left on device"
+
+
+def test_atomic_errors_about_other_files_are_left_alone(tmp_path):
+    from cpdi.writers.atomic import atomic_path
+
+    other = FileNotFoundError(errno.ENOENT, "No such file or directory", str(tmp_path / "template.toml"))
+    with pytest.raises(FileNotFoundError) as failed:
+        with atomic_path(tmp_path / "r.csv"):
+            raise other
+    assert failed.value is other
+
+
+def test_leftovers_of_one_file_can_be_removed_alone(tmp_path):
+    from cpdi.writers.atomic import remove_leftover_parts
+
+    dead = dead_pid()
+    mine = tmp_path / f".r.csv.{dead}-0123456789ab-0.part"
+    other = tmp_path / f".s.csv.{dead}-0123456789ab-1.part"
+    live = tmp_path / f".r.csv.{os.getppid()}-0123456789ab-2.part"
+    for path in (mine, other, live):
+        path.write_text("half")
+    assert remove_leftover_parts(tmp_path, "r.csv") == [mine.name]
+    assert not mine.exists() and other.exists() and live.exists()
+    assert remove_leftover_parts(tmp_path) == [other.name]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="zombies are told from /proc")
+def test_a_part_file_of_a_writer_that_ended_but_was_not_reaped_is_a_leftover(tmp_path):
+    from cpdi.writers.atomic import pid_alive, remove_leftover_parts
+
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        deadline = time.monotonic() + 10
+        while _running([ended.pid]) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert Path(f"/proc/{ended.pid}").exists(), "a zombie until it is waited for"
+        assert not pid_alive(ended.pid)
+        part = tmp_path / f".r.csv.{ended.pid}-0123456789ab-0.part"
+        part.write_text("half")
+        assert remove_leftover_parts(tmp_path) == [part.name]
+    finally:
+        ended.wait()

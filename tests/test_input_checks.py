@@ -534,3 +534,12 @@ def test_api_schedule_frames_refuse_a_schedule_with_a_gap(tmp_path):
         with pytest.raises(InputError, match="gap"):
             frame(portfolio, "02687QCD8")
     assert len(cpdi.schedule_frame(portfolio, "US00EQLN2029")) == 7
+
+
+def test_compute_removes_the_half_written_file_of_a_killed_earlier_run(tmp_path, capsys):
+    leftover = tmp_path / ".r.csv.4194303-0123456789ab-0.part"  # pid above pid_max: not running
+    leftover.write_text("holder_id,lot_id\nH-1,L-")
+    other = tmp_path / ".other.csv.4194303-0123456789ab-1.part"
+    other.write_text("not ours to remove")
+    code, _, _ = run(capsys, "compute", EXAMPLE, "--through-year", 2025, "--out", tmp_path / "r.csv")
+    assert code == 0 and not leftover.exists() and other.exists()

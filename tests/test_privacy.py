@@ -16,6 +16,7 @@ import json
 import re
 import shutil
 import timeit
+import unicodedata
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -431,3 +432,325 @@ def test_manifest_carries_no_full_taxpayer_id(hostile_folder, tmp_path, capsys):
     run_cli(capsys, "workpapers", hostile_folder, "--year", 2025, "--out", out_dir, "--prepared",
             "2026-02-15", "--workers", 1, "--quiet")
     assert_no_leak((out_dir / ".cpdi-manifest.json").read_text(encoding="utf-8"), ".cpdi-manifest.json")
+
+
+# -- Unicode spellings, and the holder's own TIN in every output ----------------------------------------
+# The tester's spellings: any Unicode dash, whitespace, zero-width character or decimal digit.
+EN, MINUS, NBSP, ZW, THIN = "\u2013", "\u2212", "\u00a0", "\u200b", "\u2009"
+
+
+def fullwidth(text: str) -> str:
+    return "".join(chr(ord(c) - ord("0") + 0xFF10) if c.isdigit() else c for c in text)
+
+
+def _ascii_digits(text: str) -> str:
+    if text.isascii():
+        return text
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
+
+
+def tin_leak(text: str, *tins: str) -> str | None:
+    """The first spelling of any of ``tins`` in ``text`` — its digits, in any Unicode digits, in
+    order with at most three non-word characters (or underscores) between them, no digit on either
+    side — or None.  Written independently of ``cpdi.writers.privacy``."""
+    view = _ascii_digits(text)
+    for tin in tins:
+        digits = re.sub(r"\D", "", _ascii_digits(tin))
+        found = re.search(r"(?<!\d)" + r"[\W_]{0,3}".join(digits) + r"(?!\d)", view)
+        if found:
+            return text[max(found.start() - 20, 0):found.end() + 20]
+    return None
+
+
+def assert_no_tin(text: str, where: str, *tins: str) -> None:
+    leak = tin_leak(text, *tins)
+    assert leak is None, f"{leak!r} in {where}"
+
+
+@pytest.mark.parametrize("text, expected", [
+    (f"222{EN}33{EN}4444", "*****4444"),  # en dash
+    (f"222{MINUS}33{MINUS}4444", "*****4444"),  # minus sign
+    ("222\u201033\u20114444", "*****4444"),  # hyphen, non-breaking hyphen
+    ("222\uff0d33\ufe634444", "*****4444"),  # full-width and small hyphen-minus
+    (f"12{EN}3456789", "*****6789"),  # an EIN with an en dash
+    (f"WP 888{EN}99{EN}0000-2025", "WP *****0000-2025"),  # the workpaper reference
+    (f"123{NBSP}45{NBSP}6789", "*****6789"),  # non-breaking spaces
+    (f"123{THIN}45\u30006789", "*****6789"),  # thin and ideographic spaces
+    (f"123{ZW}456789", "*****6789"),  # a zero-width space inside the digits
+    (f"123-45{ZW}-6789", "*****6789"),
+    (f"12\u20603456\ufeff789", "*****6789"),  # word joiner, BOM
+    (fullwidth("123-45-6789"), "*****" + fullwidth("6789")),
+    ("\uff11\uff12\uff13\uff0d\uff14\uff15\uff0d\uff16\uff17\uff18\uff19", "*****\uff16\uff17\uff18\uff19"),
+    ("\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669", "*****\u0666\u0667\u0668\u0669"),  # Arabic-Indic
+    # still untouched: longer runs (a zero-width character does not split one), dates, money
+    (f"1{ZW}234567890", f"1{ZW}234567890"),
+    (f"123456789{ZW}0", f"123456789{ZW}0"),
+    (f"2025{EN}09{EN}15", f"2025{EN}09{EN}15"),
+    (f"0.123{ZW}456789", f"0.123{ZW}456789"),
+    (fullwidth("1234567890"), fullwidth("1234567890")),
+])
+def test_scrub_text_recognises_unicode_spellings(text, expected):
+    assert scrub_text(text) == expected
+    assert scrub_text(expected) == expected
+    assert looks_like_tin(text) == (text != expected)
+
+
+@pytest.mark.parametrize("tin, spelling", [
+    ("111-22-3333", "111.22.3333"),
+    ("111-22-3333", fullwidth("111.22.3333")),
+    ("111-22-3333", "\uff11\uff11\uff11\uff0e\uff12\uff12\uff0e\uff13\uff13\uff13\uff13"),  # full-width dots too
+    ("111-22-3333", f"111{NBSP}22{NBSP}3333"),
+    ("111-22-3333", f"111{EN}22{EN}3333"),
+    ("111-22-3333", f"111{MINUS}22{MINUS}3333"),
+    ("111-22-3333", f"1112{ZW}23333"),
+    ("111-22-3333", f"111 {EN} 22 {EN} 3333"),
+    ("111-22-3333", "111/22/3333"),
+    ("111-22-3333", "111_22_3333"),
+    ("12-3456789", "12 3456789"),
+    ("12-3456789", "123 456 789"),
+    ("12-3456789", f"12{NBSP}3456789"),
+    ("123-45-6789", "123 456 789"),
+    (fullwidth("111-22-3333"), "111.22.3333"),  # a TIN written in full-width digits
+    (f"111{EN}22{EN}3333", "111.22.3333"),
+])
+def test_scrub_text_masks_the_holders_own_tin_in_unicode_spellings(tin, spelling):
+    scrubbed = scrub_text(f"L-{spelling} end", tin)
+    assert tin_leak(scrubbed, tin) is None, scrubbed
+    assert scrubbed.startswith("L-*****") and scrubbed.endswith(" end"), scrubbed
+    assert scrub_text(scrubbed, tin) == scrubbed  # idempotent
+    assert scrub_text("account 11122233334", tin) == "account 11122233334"  # a longer run is not it
+
+
+def test_scrub_text_masks_every_holders_tin_when_given_them_all():
+    tins = privacy.tin_index({"H-1": "111-22-3333", "H-2": "444-55-6666", "H-3": "XY98765", "H-4": ""})
+    assert tins["H-1"] == "111-22-3333" and tins.tin("nobody") == "" and len(tins) == 4
+    text = "X-444.55.6666 and 111/22/3333 and id XY98765 and 999.88.7777"
+    assert scrub_text(text, tins=tins) == "X-*****6666 and *****3333 and id *8765 and 999.88.7777"
+    assert scrub_text(text, tins={"444-55-6666"}) == "X-*****6666 and 111/22/3333 and id XY98765 and 999.88.7777"
+    assert privacy.tin_index(tins) is tins and len(privacy.tin_index(None)) == 0
+    # many holders cost no more than one: the ids are looked up, not searched for one by one
+    many = privacy.tin_index({f"H-{i}": f"{100 + i % 800:03d}-{i % 97:02d}-{i:04d}" for i in range(5000)})
+    texts = ["Interest income (b)(6)(ii)(A)", "Lot L-0001 — 02687QCD8", "X-444.55.6666 2025-09-15",
+             "123,456,789.00 on 2025-09-15"] * 500
+
+    def run():
+        for text in texts:
+            scrub_text(text, "12-3456789", tins=many)
+
+    best = min(timeit.repeat(run, number=1, repeat=5))
+    assert best / len(texts) < 60e-6, f"{best / len(texts) * 1e6:.1f} µs a string"
+
+
+def test_csv_xlsx_and_message_safe_take_the_holders_tin_and_every_tin():
+    tins = privacy.tin_index({"H-1": "111-22-3333", "H-2": "444-55-6666"})
+    assert csv_safe("-111.22.3333", "111-22-3333") == "'-*****3333"
+    assert csv_safe("-444.55.6666", tins=tins) == "'-*****6666"
+    assert xlsx_safe_text(f"a\x00 {fullwidth('111.22.3333')}", "111-22-3333") == "a *****" + fullwidth("3333")
+    assert message_safe("x 444.55.6666\n", tins=tins) == "x *****6666\\x0a"
+    assert scrub_problem_value("777.88.9999", "cost_basis", "777-88-9999") == "*****9999"
+    assert scrub_problem_value("444.55.6666", "cost_basis", tins=tins) == "*****6666"
+
+
+def test_holder_file_names_mask_the_holders_own_tin_and_unicode_spellings():
+    name = holder_file_name("777.88.9999", 2025, tin="777-88-9999")
+    assert tin_leak(name, "777-88-9999") is None and name.startswith("_____9999--"), name
+    assert holder_file_name("777.88.9999", 2025, tin="777-88-9999") == name  # stable
+    assert holder_file_name("777.88.9999", 2025, distinguish=True, tin="777-88-9999") == name
+    assert holder_file_name("777.88.9998", 2025, tin="777-88-9999") == "777.88.9998_2025.xlsx"  # not theirs
+    spellings = [f"888{EN}99{EN}0000", f"888{MINUS}99{MINUS}0000", fullwidth("888-99-0000"),
+                 f"888{NBSP}99{NBSP}0000", f"888{ZW}990000", f"888990000{ZW}"]
+    names = [holder_file_name(hid, 2025) for hid in spellings]
+    assert len(set(names)) == len(names), names  # the hash of each id keeps them apart
+    for hid, name in zip(spellings, names):
+        assert tin_leak(name, "888-99-0000") is None, name
+        assert re.fullmatch(r"[A-Za-z0-9._-]+", name) and len(name) <= 100, name
+        assert re.search(r"--[0-9a-f]{12}_2025\.xlsx$", name), name
+    # the holder's own TIN in a spelling no generic shape covers; a long id cut to a TIN-shaped end
+    assert tin_leak(holder_file_name("H 123.45.6789 x", 2025, tin="123456789"), "123456789") is None
+    long_id = "x" * 67 + "1" * 9 + "0" * 21  # cut after its ninth digit
+    assert not re.search(r"(?<!\d)\d{9}(?!\d)", holder_file_name(long_id, 2025)), holder_file_name(long_id, 2025)
+    assert holder_file_name("H-1001", 2025, tin="12-3456789") == "H-1001_2025.xlsx"
+
+
+def unicode_portfolio():
+    """Every 2025 lot of the example given to one holder whose id is an en-dashed TIN and whose
+    own TIN appears in the lot ids in many spellings."""
+    example = api.load(cpdi.example_path())
+    holder_id = f"888{EN}99{EN}0000"
+    lot_ids = {
+        "L-0001": "L-111.22.3333", "L-0002": "L-" + fullwidth("111.22.3333"),
+        "L-0003": f"L-111{NBSP}22{NBSP}3333", "L-0004": f"L 222{EN}33{EN}4444",
+        "L-0005": f"L 123{ZW}456789", "L-0006": f"L-111{MINUS}22{MINUS}3333", "L-0008": "L-111/22/3333",
+    }
+    lots = tuple(dataclasses.replace(lot, holder_id=holder_id, lot_id=lot_ids[lot.lot_id])
+                 for lot in example.lots if lot.lot_id in lot_ids)
+    holder = Holder(holder_id, f"Trust {fullwidth('111.22.3333')}", "111-22-3333",
+                    (("ref", f"own 111{NBSP}22{NBSP}3333"),))
+    return dataclasses.replace(example, lots=lots, holders={holder_id: holder}), holder
+
+
+UNICODE_LEAKS = ("111-22-3333", "222-33-4444", "123-45-6789", "888-99-0000")
+
+
+def test_holder_workbook_masks_unicode_spellings_and_its_sheet_references(tmp_path):
+    import openpyxl
+
+    portfolio, holder = unicode_portfolio()
+    result = api.compute(portfolio, 2025)
+    assert len(result.ledgers) == 7, result.problems
+    path = write_holder_workbook(tmp_path / holder_file_name(holder.holder_id, 2025, tin=holder.tin), holder,
+                                 holder.holder_id, 2025, result.ledgers, result.books, None, PREPARED)
+    assert tin_leak(path.name, *UNICODE_LEAKS) is None
+    for name, data in xlsx_parts(path).items():
+        assert_no_tin(data.decode("utf-8", "replace"), f"{path.name}:{name}", *UNICODE_LEAKS)
+    book = openpyxl.load_workbook(path)
+    names = book.sheetnames
+    assert len({n.lower() for n in names}) == len(names) == 2 + 3 + 7, names  # cover, lots, instruments, lots
+    assert sum(n.startswith("Lot L-_____") for n in names) == 5, names  # masked, then kept apart (~2, ~3 …)
+    for n in names:
+        assert 0 < len(n) <= 31 and not re.search(r"[\[\]:*?/\\]", n), n
+    referenced = set()
+    for ws in book.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    referenced |= {m.replace("''", "'") for m in re.findall(r"'((?:[^']|'')+)'!", str(cell.value))}
+                if cell.hyperlink is not None and cell.hyperlink.location:
+                    referenced |= set(re.findall(r"'((?:[^']|'')+)'!", cell.hyperlink.location))
+    for defined in re.findall(r"<definedName[^>]*>([^<]*)<", xlsx_parts(path)["xl/workbook.xml"].decode("utf-8")):
+        referenced |= set(re.findall(r"'((?:[^']|'')+)'!", defined.replace("&apos;", "'")))
+    lot_sheets = {n for n in names if n.startswith("Lot ")}
+    assert lot_sheets <= referenced, lot_sheets - referenced  # the Lots sheet links and sums every one
+    assert referenced <= set(names), referenced - set(names)  # and every reference names a real sheet
+
+
+def test_summary_masks_unicode_spellings(tmp_path):
+    portfolio, holder = unicode_portfolio()
+    result = api.compute(portfolio, 2025)
+    rows = summary_rows({holder.holder_id: result.ledgers}, portfolio.holders, 2025)
+    assert_no_tin(json.dumps(rows, ensure_ascii=False), "summary rows", *UNICODE_LEAKS)
+    rows.append({**rows[0], "holder_id": f"222{EN}33{EN}4444", "name": f"x 123{ZW}456789"})
+    path = write_summary_workbook(tmp_path / "summary.xlsx", 2025, rows, None, PREPARED, 2, 0)
+    for name, data in xlsx_parts(path).items():
+        assert_no_tin(data.decode("utf-8", "replace"), name, "222-33-4444", "123-45-6789", "888-99-0000")
+
+
+def test_results_csv_masks_each_rows_holders_tin(tmp_path):
+    example = api.load(cpdi.example_path())
+    rows = api.compute(example, 2025).rows[:6]
+    lot_ids = ["L-111.22.3333", "12 3456789", "123 456 789", f"L-111{NBSP}22{NBSP}3333", "L-" + fullwidth("111.22.3333"),
+               "L-444.55.6666"]
+    holders = ["H-A", "H-B", "H-C", "H-A", "H-A", "H-A"]
+    rows = [dataclasses.replace(r, lot_id=lot_id, holder_id=holder_id, instrument_id=f"I {lot_id}")
+            for r, lot_id, holder_id in zip(rows, lot_ids, holders)]
+    tins = {"H-A": "111-22-3333", "H-B": "12-3456789", "H-C": "123-45-6789", "H-D": "444-55-6666"}
+    lookup = tins.get  # a function: the row's own holder's TIN only
+    for given in (tins, lookup, privacy.tin_index(tins)):
+        target = tmp_path / "results.csv"
+        assert write_results_csv(rows, target, tins=given) == len(rows)
+        raw = target.read_text(encoding="utf-8")
+        assert_no_tin(raw, f"results.csv ({type(given).__name__})", "111-22-3333", "12-3456789", "123-45-6789")
+        read = list(csv.DictReader(io.StringIO(raw, newline="")))
+        assert [r["holder_id"] for r in read] == holders
+        assert read[0]["lot_id"] == "L-*****3333" and read[1]["lot_id"] == "*****6789"
+        assert read[5]["lot_id"] == ("L-444.55.6666" if given is lookup else "L-*****6666"), read[5]
+    write_results_csv(rows, target)  # without the holders' TINs: the generic shapes only
+    assert "L-111.22.3333" in target.read_text(encoding="utf-8")
+
+
+def test_problems_are_masked_with_their_holders_tin_and_every_tin(tmp_path):
+    from cpdi.problems import problem_text
+
+    tins = {"H-1": "111-22-3333", "H-2": "777-88-9999", "H-3": "444-55-6666"}
+    problems = [
+        Problem("lots.csv", 2, "lot_id", "lot L-111.22.3333 appears twice", "rename L-111.22.3333",
+                "L-111.22.3333", "H-1", "L-111.22.3333"),
+        Problem("lots.csv", 3, "cost_basis", "is not a number", "", "777.88.9999", "H-2", "L-1"),
+        Problem("instruments.csv", 4, "instrument_id", "instrument X-444.55.6666 is listed twice", "",
+                "X-444.55.6666", None, None, "X-444.55.6666"),
+        Problem("lots.csv", 5, None, f"holder 222{EN}33{EN}4444 is unknown", "", f"222{NBSP}33{NBSP}4444"),
+    ]
+    leaks = ("111-22-3333", "777-88-9999", "444-55-6666", "222-33-4444")
+    for index in (tins, privacy.tin_index(tins)):
+        text = "\n".join(problem_text(p, index) for p in problems)
+        assert_no_tin(text, "problem_text", *leaks)
+        assert text.count("\n") == len(problems) - 1
+    assert problem_text(problems[1], tins) == "lots.csv row 3, column cost_basis: '*****9999': is not a number"
+    assert problem_text(problems[3]) == str(problems[3])  # without TINs: the generic shapes
+    assert_no_tin(str(problems[3]), "Problem.__str__", "222-33-4444")
+    path = write_exceptions_csv(tmp_path / "exceptions.csv", problems, tins=tins)
+    raw = path.read_text(encoding="utf-8")
+    assert_no_tin(raw, "exceptions.csv", *leaks)
+    rows = list(csv.DictReader(io.StringIO(raw, newline="")))
+    assert rows[0]["lot_id"] == "L-*****3333" and rows[1]["value"] == "*****9999"
+    assert rows[2]["instrument_id"] == "X-*****6666" and rows[0]["holder_id"] == "H-1"
+
+
+def test_sheet_names_are_masked_after_cutting_and_stay_unique():
+    names = workpapers._SheetNames()
+    long_run = "Lot " + "x" * 18 + "1234567890123"  # cut to 31 characters, it would end on nine digits
+    made = [names.make(long_run), names.make(long_run), names.make("Lot " + "x" * 19 + "12345678901")]
+    assert len({m.lower() for m in made}) == 3, made
+    for name in made:
+        assert len(name) <= 31 and not re.search(r"(?<!\d)\d{9}(?!\d)", name), made
+    own = names.make(f"Lot L-111{EN}22{EN}3333 of 02687QCD8", lambda t: xlsx_safe_text(t, "111-22-3333"))
+    again = names.make("Lot L-111.22.3333 of 02687QCD8", lambda t: xlsx_safe_text(t, "111-22-3333"))
+    assert own == "Lot L-_____3333 of 02687QCD8" and again == "Lot L-_____3333 of 02687QCD8~2"
+
+
+@pytest.fixture
+def own_tin_folder(tmp_path) -> Path:
+    """The example where holders' own TINs hide in ids and values in spellings no generic shape
+    covers: a holder id that is its own TIN with dots, a holder id that is an en-dashed TIN, lot
+    ids and an instrument id built on TINs, and a bad cost basis that is its holder's TIN."""
+    folder = tmp_path / "portfolio"
+    shutil.copytree(cpdi.example_path(), folder)
+    for name in ("instruments.csv", "schedule.csv", "payments.csv", "lots.csv"):
+        path = folder / name
+        path.write_text(path.read_text(encoding="utf-8").replace("US00RANGE2032", "X-444.55.6666"), encoding="utf-8")
+    renamed = {"H-1002": "777.88.9999", "H-1003": f"888{EN}99{EN}0000"}
+    tins = {"H-1001": "111-22-3333", "H-1002": "777-88-9999", "H-1003": "444-55-6666", "H-1004": "555-66-7777"}
+
+    def holders(rows):
+        for row in rows[1:]:
+            row[0], row[2] = renamed.get(row[0], row[0]), tins[row[0]]
+        return rows
+
+    def lots(rows):
+        for row in rows[1:]:
+            row[0] = renamed.get(row[0], row[0])
+            row[1] = {"L-0001": "L-111.22.3333", "L-0002": f"L-111{NBSP}22{NBSP}3333"}.get(row[1], row[1])
+            if row[1] == "L-0008":
+                row[5] = "555.66.7777"  # not a number: a problem whose value is its holder's TIN
+        return rows
+
+    edit_csv(folder / "holders.csv", holders)
+    edit_csv(folder / "lots.csv", lots)
+    return folder
+
+
+OWN_TINS = ("111-22-3333", "777-88-9999", "444-55-6666", "555-66-7777", "888-99-0000")
+
+
+def test_command_line_masks_the_holders_own_tins_everywhere(own_tin_folder, tmp_path, capsys):
+    results = tmp_path / "results.csv"
+    code, out, err = run_cli(capsys, "compute", own_tin_folder, "--through-year", 2025, "--out", results,
+                             "--quiet")
+    assert code == 1 and "*****7777" in err, err  # the bad cost basis is reported, masked
+    assert_no_tin(out + err, "compute's stdout and stderr", *OWN_TINS)
+    assert_no_tin(results.read_text(encoding="utf-8"), "results.csv", *OWN_TINS)
+
+    out_dir = tmp_path / "out"
+    code, out, err = run_cli(capsys, "workpapers", own_tin_folder, "--year", 2025, "--out", out_dir,
+                             "--prepared", "2026-02-15", "--workers", 1, "--quiet")
+    assert code == 1  # the holder with the bad cost basis failed
+    assert_no_tin(out + err, "workpapers' stdout and stderr", *OWN_TINS)
+    files = sorted(out_dir.iterdir())
+    assert len([p for p in files if p.suffix == ".xlsx"]) == 4, files  # three holders and the summary
+    for path in files:
+        assert_no_tin(path.name, "a file name", *OWN_TINS)
+        if path.suffix == ".xlsx":
+            for name, data in xlsx_parts(path).items():
+                assert_no_tin(data.decode("utf-8", "replace"), f"{path.name}:{name}", *OWN_TINS)
+        else:  # the exceptions file, the manifest (its keys are the file names)
+            assert_no_tin(path.read_text(encoding="utf-8"), path.name, *OWN_TINS)

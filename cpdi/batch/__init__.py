@@ -13,7 +13,10 @@ modules keep the output folder's own files, and one the errors they share:
 Computing
 
 * Inputs are read and every instrument's schedule is built and validated **once**; worker
-  processes inherit them (fork) instead of recomputing.
+  processes inherit them (fork) instead of recomputing.  There are never more workers than
+  holders (``workers=0``: one per core).  Workers die with the batch process (Linux: the kernel
+  kills them; elsewhere a watchdog), and each checks the batch is still there just before it
+  renames a workbook into place, so a killed run can never overwrite the next run's files.
 * Each holder is an independent task: its lots go through the engine and its workbook is
   written atomically.  A holder whose inputs have a problem is not written (a workbook missing a
   lot would understate the return) and is named in the exceptions report; everyone else is.
@@ -24,24 +27,30 @@ The output folder
 
 * **One run at a time.**  A run holds ``DIR/.cpdi-lock`` from start to end and removes it on
   every way out, Ctrl-C included; a second run into the same folder is refused
-  (:class:`FolderLocked`, exit 1).  What the lock holds, and when a stale one is taken over:
-  :mod:`cpdi.batch.lock`.
+  (:class:`FolderLocked`, exit 1).  What the lock holds (the run's worker pids too), and when a
+  stale one is taken over — only once none of the dead run's workers runs: :mod:`cpdi.batch.lock`.
+  A manifest path that is a folder is refused up front (remove it); it is never moved aside.
 * **The exceptions report first.**  ``exceptions_YYYY.csv`` with the input problems is written
   before any workbook and rewritten at the end with every problem, so a run that stops early
-  still says what is wrong.  The summary of an earlier run is removed at the start and written
-  at the end: a folder without ``summary_YYYY.xlsx`` holds a run that did not finish.
+  still says what is wrong.  The summary of an earlier run is removed at the start, whatever the
+  manifest says, and written at the end: a folder without ``summary_YYYY.xlsx`` holds a run that
+  did not finish.
 * **This run's holders only.**  The workbook of a holder who left the input, holds nothing in
   the year or fails now is removed, and the run says so (count and names).  Only files the
   manifest (:mod:`cpdi.batch.manifest`) names are ever removed; a file that merely looks like a
   workbook of the year is left in place and reported.  Temporary ``.part`` files of killed runs
   (whose writer no longer runs, ``cpdi.writers.atomic``) are removed at the start.
 * **Write failures** (``OSError`` including a full disk, XlsxWriter's ``FileCreateError``) become
-  one line naming the file and the reason, never a traceback.  A failure that concerns the whole
-  folder (no space, quota, read-only, I/O error) stops the batch (:class:`OutputError`, exit 1);
-  any other fails only that holder.
+  one line naming the file and the reason, never a traceback (a half-written workbook is
+  disposed of, so nothing is left for the garbage collector to complain about).  A failure that
+  concerns the whole folder (no space, quota, read-only, I/O error) — a workbook's or the
+  manifest's — stops the batch in one line saying how far it got (:class:`OutputError`, also an
+  ``OSError``; exit 1); the exceptions report is rewritten with the failure when there is room,
+  and the line says so when there is not.  Any other failure fails only that holder.
 * **Honest totals.**  When no holder could be computed because of input problems (a lots table
-  without a required column, say), the run says so and names the files at fault
-  (``BatchReport.blocked_by``) instead of reporting "0 holders failed".
+  without a required column, or no lots table at all), the run says so and names the files at
+  fault (``BatchReport.blocked_by``) instead of reporting "0 holders failed" or "no holder held a
+  lot".
 """
 
 from __future__ import annotations
@@ -50,6 +59,10 @@ import contextlib
 import errno
 import multiprocessing
 import os
+import signal
+import stat
+import sys
+import threading
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -57,9 +70,9 @@ from datetime import date
 from pathlib import Path
 from typing import Callable, NoReturn
 
-from cpdi.api import InstrumentBook, compute, instrument_books
+from cpdi.api import InstrumentBook, compute, instrument_books, missing_lots_problem
 from cpdi.batch.errors import BatchError, FolderLocked, OutputError, is_write_failure, os_error, reason
-from cpdi.batch.lock import LOCK, UNREADABLE_LOCK_STALE_SECONDS, take_lock
+from cpdi.batch.lock import LOCK, UNREADABLE_LOCK_STALE_SECONDS, WORKERS_WAIT_SECONDS, Lock, take_lock
 from cpdi.batch.manifest import (
     MANIFEST,
     MANIFEST_FLUSH_SECONDS,
@@ -81,8 +94,8 @@ from cpdi.writers.privacy import message_safe, scrub_text
 __all__ = [
     "BatchError", "BatchOptions", "BatchReport", "EXCEPTIONS_NAME", "FOLDER_ERRNOS", "FolderLocked",
     "HolderOutcome", "LOCK", "MANIFEST", "MANIFEST_FLUSH_SECONDS", "MANIFEST_FORMAT", "MANIFEST_VERSION",
-    "NAMES_SHOWN", "OutputError", "SUMMARY_NAME", "UNREADABLE_LOCK_STALE_SECONDS", "holders_in_year",
-    "run_batch", "workbook_names",
+    "NAMES_SHOWN", "OutputError", "SUMMARY_NAME", "UNREADABLE_LOCK_STALE_SECONDS", "WORKERS_WAIT_SECONDS",
+    "holders_in_year", "run_batch", "workbook_names",
 ]
 
 EXCEPTIONS_NAME = "exceptions_{year}.csv"
@@ -99,7 +112,7 @@ class BatchOptions:
     out_dir: Path
     template_path: Path | None = None
     prepared: date | None = None
-    workers: int = 0  # 0: all cores
+    workers: int = 0  # 0: all cores; never more than the run's holders
     resume: bool = False
     quiet: bool = False
     tolerance_per_1000: float = 0.01
@@ -119,6 +132,7 @@ class HolderOutcome:
     digest: tuple[str, int] | None = None  # sha256 and size of the workbook as written
     removed: str | None = None  # a failing holder's workbook of an earlier run, removed
     halt: str | None = None  # a write failure of the whole folder (the reason): the batch stops
+    halt_errno: int | None = None  # … and its errno
 
 
 @dataclass
@@ -172,6 +186,47 @@ def _orphaned(state) -> bool:
     return os.getpid() != parent and os.getppid() != parent
 
 
+class _Orphaned(Exception):
+    """Raised in a worker, just before a rename, when its batch process is gone."""
+
+
+def _exit_orphan() -> NoReturn:
+    """An orphaned worker ends at once: nobody will read its outcome, and the next run may
+    already be writing into the folder."""
+    os._exit(1)
+
+
+def _die_with_parent() -> bool:
+    """Ask the kernel to kill this worker when its batch process dies (Linux
+    ``prctl(PR_SET_PDEATHSIG, SIGKILL)``); ``False`` where that is not available."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+        pr_set_pdeathsig = 1
+        return prctl(pr_set_pdeathsig, ctypes.c_ulong(signal.SIGKILL), ctypes.c_ulong(0),
+                     ctypes.c_ulong(0), ctypes.c_ulong(0)) == 0
+    except (OSError, AttributeError, TypeError, ValueError):
+        return False
+
+
+def _worker_init(parent_pid: int) -> None:
+    """Each worker process, as it starts: it dies with its batch process — killed by the kernel
+    where it can be (Linux), else by a watchdog thread that notices the parent changing — and
+    checks again before every rename (:func:`_holder_task`)."""
+    if not _die_with_parent():
+        def watch() -> None:
+            while os.getppid() == parent_pid:
+                threading.Event().wait(0.5)
+            _exit_orphan()
+
+        threading.Thread(target=watch, name="cpdi-orphan-watch", daemon=True).start()
+    if os.getppid() != parent_pid:  # the batch died before the kernel was asked
+        _exit_orphan()
+
+
 def _holder_task(holder_id: str) -> HolderOutcome:
     """Compute one holder and write their workbook, or keep it (runs in a worker)."""
     from cpdi.writers.workpapers import summary_rows, write_holder_workbook
@@ -181,7 +236,7 @@ def _holder_task(holder_id: str) -> HolderOutcome:
     file_name = state["file_names"][holder_id]
     fingerprint = state["fingerprints"][holder_id]
     if _orphaned(state):
-        return HolderOutcome(holder_id, False, None, fingerprint)
+        _exit_orphan()
     lots = state["lots_by_holder"].get(holder_id, [])
     target = state["out_dir"] / file_name
     problems = list(state["problems_by_holder"].get(holder_id, ()))
@@ -208,10 +263,19 @@ def _holder_task(holder_id: str) -> HolderOutcome:
     if holder_id in state["kept"]:
         return HolderOutcome(holder_id, True, file_name, fingerprint, skipped=True, summary=rows)
     holder = state["portfolio"].holders.get(holder_id)
+    written: list[tuple[str, int]] = []
+
+    def before_rename(tmp: Path) -> None:
+        # the digest of the bytes about to be renamed, not of whatever the target holds later;
+        # then, last thing before the rename, is the batch still there to record it?
+        written.append(file_digest(tmp))
+        if _orphaned(state):
+            raise _Orphaned
     try:
         write_holder_workbook(target, holder, holder_id, year, ledgers, state["books"],
-                              state["template"], state["prepared"])
-        digest = file_digest(target)
+                              state["template"], state["prepared"], before_rename=before_rename)
+    except _Orphaned:
+        _exit_orphan()
     except Exception as error:  # isolate: one holder's failure never stops the batch
         if is_write_failure(error):
             cause = os_error(error)
@@ -220,11 +284,14 @@ def _holder_task(holder_id: str) -> HolderOutcome:
                               "check the output folder (space, permissions) and run again with --resume",
                               holder_id=holder_id)
             return HolderOutcome(holder_id, False, None, fingerprint, problems=[problem],
-                                 halt=reason(error) if folder_wide else None)
+                                 halt=reason(error) if folder_wide else None,
+                                 halt_errno=cause.errno if folder_wide else None)
         problem = Problem(file_name, None, None, f"could not write the workbook: {reason(error)}",
                           "run again with --debug for details", holder_id=holder_id)
         return HolderOutcome(holder_id, False, None, fingerprint, problems=[problem])
-    return HolderOutcome(holder_id, True, file_name, fingerprint, summary=rows, digest=digest)
+    # no digest (a writer that never called before_rename): the manifest leaves it pending
+    return HolderOutcome(holder_id, True, file_name, fingerprint, summary=rows,
+                         digest=written[-1] if written else None)
 
 
 def _plain(row):
@@ -251,18 +318,28 @@ def holders_in_year(portfolio, year: int) -> tuple[dict[str, list], dict[str, li
     return dict(lots_by_holder), dict(problems_by_holder)
 
 
-def workbook_names(holder_ids, year: int) -> dict[str, str]:
+def holder_tins(portfolio):
+    """Every holder's taxpayer id, indexed for masking (``cpdi.writers.privacy.tin_index``)."""
+    from cpdi.writers.privacy import tin_index
+
+    return tin_index({h: holder.tin for h, holder in portfolio.holders.items()})
+
+
+def workbook_names(holder_ids, year: int, tins=None) -> dict[str, str]:
     """Each holder's workbook name; ids whose names would differ only in case (one file on
     case-insensitive file systems, as on Windows and macOS) get distinguishing hashes."""
     from cpdi.writers.workpapers import holder_file_name
 
-    names = {h: holder_file_name(h, year) for h in holder_ids}
+    from cpdi.writers.privacy import tin_index
+
+    tins = tin_index(tins)
+    names = {h: holder_file_name(h, year, tin=tins.tin(h)) for h in holder_ids}
     by_folded: dict[str, list[str]] = defaultdict(list)
     for holder_id, name in names.items():
         by_folded[name.casefold()].append(holder_id)
     for clash in (ids for ids in by_folded.values() if len(ids) > 1):
         for holder_id in clash:
-            names[holder_id] = holder_file_name(holder_id, year, distinguish=True)
+            names[holder_id] = holder_file_name(holder_id, year, distinguish=True, tin=tins.tin(holder_id))
     return names
 
 
@@ -278,7 +355,9 @@ def _write(path: Path, write: Callable[[], object]) -> None:
         write()
     except Exception as error:
         if is_write_failure(error):
-            raise OutputError(f"cannot write {path}: {reason(error)}") from error
+            cause = os_error(error)
+            raise OutputError(f"cannot write {path}: {reason(error)}",
+                              cause.errno if cause is not None else None) from error
         raise
 
 
@@ -294,9 +373,10 @@ def run_batch(portfolio, options: BatchOptions) -> BatchReport:
     out_dir = Path(options.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     notes: list[str] = []
+    tins = holder_tins(portfolio)
 
     def note(text: str) -> None:
-        text = message_safe(text)
+        text = message_safe(text, tins=tins)
         notes.append(text)
         if options.notify is not None:
             options.notify(text)
@@ -305,7 +385,7 @@ def run_batch(portfolio, options: BatchOptions) -> BatchReport:
     try:
         if taken_over:
             note(f"took over {taken_over}")
-        report = _run_locked(portfolio, options, out_dir, note)
+        report = _run_locked(portfolio, options, out_dir, note, lock)
     finally:
         lock.release()
     report.notes = notes
@@ -336,6 +416,7 @@ class _Plan:
     file_names: dict[str, str]
     fingerprints: dict[str, str]
     kept: set[str]
+    tins: object  # every holder's taxpayer id, for masking (privacy.TinIndex)
 
     @property
     def old(self) -> dict[str, dict]:
@@ -343,7 +424,7 @@ class _Plan:
         return self.section["workbooks"]
 
 
-def _run_locked(portfolio, options: BatchOptions, out_dir: Path, note) -> BatchReport:
+def _run_locked(portfolio, options: BatchOptions, out_dir: Path, note, lock: Lock | None = None) -> BatchReport:
     """The run, with ``out_dir`` locked: prepare the folder, plan, clear what no longer belongs,
     run the holders, finish."""
     from cpdi.writers.template import load_template
@@ -353,29 +434,58 @@ def _run_locked(portfolio, options: BatchOptions, out_dir: Path, note) -> BatchR
     exceptions_path = out_dir / EXCEPTIONS_NAME.format(year=year)
     template = load_template(options.template_path)
     prepared = options.prepared or date.today()
+    # an input without a lots table has nothing to compute: a problem, not "no holder held a lot"
+    missing = missing_lots_problem(portfolio)
+    input_problems = list(portfolio.problems) + ([missing] if missing is not None else [])
 
-    _prepare_folder(portfolio, out_dir, exceptions_path, note)
+    _check_manifest_path(out_dir / MANIFEST)
+    _prepare_folder(input_problems, out_dir, summary_path, exceptions_path, note, holder_tins(portfolio))
     plan = _plan(portfolio, options, out_dir, summary_path, exceptions_path, template, prepared, note)
-    problems: list[Problem] = list(portfolio.problems)
+    problems: list[Problem] = list(input_problems)
     removed, entries = _remove_earlier(plan, problems, note)
     writer = _first_manifest(plan, entries)
-    outcomes, halted = _run_holders(portfolio, plan, writer, options)
+    outcomes, halt = _run_holders(portfolio, plan, writer, options, lock)
     _add_holder_problems(plan, outcomes, problems)
-    if halted:
-        _stop(plan, outcomes, halted[0], problems)
-    return _finish(portfolio, plan, outcomes, writer, problems, removed, note)
+    if halt is not None:
+        _stop(plan, outcomes, halt, problems)
+    return _finish(input_problems, plan, outcomes, writer, problems, removed, note)
 
 
-def _prepare_folder(portfolio, out_dir: Path, exceptions_path: Path, note) -> None:
-    """Remove the unfinished temporary files of interrupted runs, then write the exceptions
-    report with the input problems, before anything else."""
+def _check_manifest_path(path: Path) -> None:
+    """Refuse, before anything is written, a manifest path that is not a file (a folder named
+    like it): the run could not record what it writes.  It is not moved aside — cpdi removes or
+    moves only files it wrote."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # absent (or unreadable: read_manifest says so)
+    if not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+        raise OutputError(f"{path} is {kind}, not cpdi's manifest, so this run could not record "
+                          f"what it writes: remove it (or move it out of {path.parent}), then run again",
+                          errno.EISDIR if stat.S_ISDIR(mode) else None)
+
+
+def _prepare_folder(input_problems: list[Problem], out_dir: Path, summary_path: Path,
+                    exceptions_path: Path, note, tins=None) -> None:
+    """Remove the unfinished temporary files of interrupted runs and the summary of an earlier
+    run (whatever the manifest says: a folder with a summary holds a finished run), then write the
+    exceptions report with the input problems, before anything else."""
     from cpdi.writers.workpapers import write_exceptions_csv
 
     leftovers = remove_leftover_parts(out_dir)
     if leftovers:
         note(f"removed {len(leftovers)} unfinished temporary file(s) of an interrupted run")
+    try:
+        summary_path.unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as error:
+        raise OutputError(f"cannot remove {summary_path}, the summary of an earlier run, which must not "
+                          f"pass for this run's: {reason(error)}; remove it, then run again",
+                          error.errno) from error
     # the exceptions report first: a run that stops early still says what is wrong
-    _write(exceptions_path, lambda: write_exceptions_csv(exceptions_path, portfolio.problems))
+    _write(exceptions_path, lambda: write_exceptions_csv(exceptions_path, input_problems, tins))
 
 
 def _plan(portfolio, options: BatchOptions, out_dir: Path, summary_path: Path, exceptions_path: Path,
@@ -396,7 +506,8 @@ def _plan(portfolio, options: BatchOptions, out_dir: Path, summary_path: Path, e
         portfolio, options.tolerance_per_1000, options.accept_residual)
     lots_by_holder, problems_by_holder = holders_in_year(portfolio, year)
     holder_ids = sorted(set(lots_by_holder) | set(problems_by_holder))
-    file_names = workbook_names(holder_ids, year)
+    tins = holder_tins(portfolio)
+    file_names = workbook_names(holder_ids, year, tins)
     options_key = (options.tolerance_per_1000, tuple(sorted(options.accept_residual)))
     fingerprints = holder_fingerprints(portfolio, holder_ids, lots_by_holder, problems_by_holder, file_names,
                                        year, template_digest(template), prepared, options_key)
@@ -414,20 +525,18 @@ def _plan(portfolio, options: BatchOptions, out_dir: Path, summary_path: Path, e
         manifest_path=manifest_path, template=template, prepared=prepared, sections=sections,
         section=section, books=books, lots_by_holder=lots_by_holder, problems_by_holder=problems_by_holder,
         holder_ids=holder_ids, file_names=file_names, fingerprints=fingerprints, kept=kept,
+        tins=tins,
     )
 
 
 def _remove_earlier(plan: _Plan, problems: list[Problem], note) -> tuple[list[str], dict[str, dict]]:
-    """What no longer belongs to the run goes: an earlier summary, workbooks of holders who left.
+    """What no longer belongs to the run goes: workbooks of holders who left.
     Returns the workbooks removed and the manifest entries of those that could not be (still
     ours: tried again next run; each also becomes a problem)."""
     out_dir, old = plan.out_dir, plan.old
     this_run = set(plan.file_names.values())
     entries: dict[str, dict] = {}
-    if plan.section["summary"]:
-        with contextlib.suppress(FileNotFoundError):
-            plan.summary_path.unlink()
-    removed = []
+    removed = []  # (the summary went first, in _prepare_folder)
     for name in sorted(set(old) - this_run):
         try:
             (out_dir / name).unlink()
@@ -458,12 +567,24 @@ def _first_manifest(plan: _Plan, entries: dict[str, dict]) -> ManifestWriter:
     return writer
 
 
-def _run_holders(portfolio, plan: _Plan, writer: ManifestWriter,
-                 options: BatchOptions) -> tuple[dict[str, HolderOutcome], list[HolderOutcome]]:
+@dataclass
+class _Halt:
+    """A write failure of the whole folder: the file that could not be written and why."""
+
+    path: Path
+    reason: str
+    errno: int | None = None
+    problem: Problem | None = None  # the problem to report, when no holder's outcome carries it
+
+
+def _run_holders(portfolio, plan: _Plan, writer: ManifestWriter, options: BatchOptions,
+                 lock: Lock | None = None) -> tuple[dict[str, HolderOutcome], _Halt | None]:
     """Run :func:`_holder_task` for every holder (in forked worker processes when there are
-    several), recording each outcome in the manifest as it lands; stop at the first write failure
-    of the whole folder.  Returns the outcomes by holder and the halting ones.  The manifest is
-    saved on every way out (after an interruption, without hiding it)."""
+    several: at most one per holder, recorded in the lock, dying with this process), recording
+    each outcome in the manifest as it lands; stop at the first write failure of the whole
+    folder — a workbook's or the manifest's own.  Returns the outcomes by holder and the halt, if
+    any.  The manifest is saved on every way out (after an interruption or a halt, without hiding
+    it)."""
     holder_ids, file_names, old, out_dir = plan.holder_ids, plan.file_names, plan.old, plan.out_dir
     _STATE.clear()
     _STATE.update(
@@ -472,10 +593,16 @@ def _run_holders(portfolio, plan: _Plan, writer: ManifestWriter,
         file_names=file_names, fingerprints=plan.fingerprints, kept=frozenset(plan.kept),
         ours=frozenset(old), parent_pid=os.getpid(),
     )
-    workers = options.workers or os.cpu_count() or 1
+    workers = min(options.workers or os.cpu_count() or 1, len(holder_ids))
     progress = Progress(len(holder_ids), "holders", quiet=options.quiet)
     outcomes: dict[str, HolderOutcome] = {}
-    halted: list[HolderOutcome] = []
+    halts: list[_Halt] = []
+
+    def manifest_halt(error: OutputError) -> _Halt:
+        why = reason(error)
+        return _Halt(plan.manifest_path, why, error.errno, Problem(
+            MANIFEST, None, None, f"could not write the manifest: {why}",
+            "check the output folder (space, permissions) and run again with --resume"))
 
     def record(outcome: HolderOutcome) -> None:
         outcomes[outcome.holder_id] = outcome
@@ -489,25 +616,34 @@ def _run_holders(portfolio, plan: _Plan, writer: ManifestWriter,
             else:
                 writer.drop(name)
             if outcome.halt is not None:
-                halted.append(outcome)
+                halts.append(_Halt(out_dir / name, outcome.halt, outcome.halt_errno))
         progress.advance(outcome.ok)
-        writer.tick()
+        if not halts:
+            try:
+                writer.tick()
+            except OutputError as error:  # the manifest cannot be saved: the same orderly stop
+                halts.append(manifest_halt(error))
 
     finished = False
     try:  # _holder_task is this module's global, looked up here at call time (tests replace it)
-        if workers <= 1 or len(holder_ids) <= 1:
+        if workers <= 1:
             for holder_id in holder_ids:
                 record(_holder_task(holder_id))
-                if halted:
+                if halts:
                     break
         else:
             context = multiprocessing.get_context("fork")
             chunk = max(1, min(32, len(holder_ids) // (workers * 8) or 1))
-            pool = ProcessPoolExecutor(workers, mp_context=context)
+            before = {p.pid for p in multiprocessing.active_children()}
+            pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init,
+                                       initargs=(os.getpid(),))
             try:
-                for outcome in pool.map(_holder_task, holder_ids, chunksize=chunk):
+                results = pool.map(_holder_task, holder_ids, chunksize=chunk)  # starts the workers
+                if lock is not None:
+                    lock.record_workers(p.pid for p in multiprocessing.active_children() if p.pid not in before)
+                for outcome in results:
                     record(outcome)
-                    if halted:
+                    if halts:
                         break
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
@@ -515,12 +651,15 @@ def _run_holders(portfolio, plan: _Plan, writer: ManifestWriter,
     finally:
         progress.close()
         _STATE.clear()
-        if finished:
-            writer.save()
-        else:  # interrupted: record what landed, without hiding the interruption
+        if finished and not halts:
+            try:
+                writer.save()
+            except OutputError as error:
+                halts.append(manifest_halt(error))
+        else:  # interrupted or halted: record what landed, without hiding why the run stopped
             with contextlib.suppress(Exception):
                 writer.save()
-    return outcomes, halted
+    return outcomes, (halts[0] if halts else None)
 
 
 def _add_holder_problems(plan: _Plan, outcomes: dict[str, HolderOutcome], problems: list[Problem]) -> None:
@@ -533,23 +672,29 @@ def _add_holder_problems(plan: _Plan, outcomes: dict[str, HolderOutcome], proble
                 problems.append(problem)
 
 
-def _stop(plan: _Plan, outcomes: dict[str, HolderOutcome], stop: HolderOutcome,
-          problems: list[Problem]) -> NoReturn:
-    """A write failure of the whole folder: the exceptions report gets the problems so far and the
+def _stop(plan: _Plan, outcomes: dict[str, HolderOutcome], halt: _Halt, problems: list[Problem]) -> NoReturn:
+    """A write failure of the whole folder: the exceptions report is rewritten with the problems
+    so far, the write failure included (when there is room: if not, the one line says so), and the
     batch stops (:class:`OutputError`)."""
     from cpdi.writers.workpapers import write_exceptions_csv
 
     exceptions_path = plan.exceptions_path
-    with contextlib.suppress(Exception):
-        write_exceptions_csv(exceptions_path, problems)
+    if halt.problem is not None and halt.problem not in problems:
+        problems.append(halt.problem)
+    try:
+        write_exceptions_csv(exceptions_path, problems, plan.tins)
+        where = f"problems so far in {exceptions_path.name}"
+    except Exception as error:  # noqa: BLE001 - the stop is said in one line whatever happens
+        where = (f"{exceptions_path.name} could not be updated either ({reason(error)}): it lists the "
+                 f"input problems only")
     raise OutputError(
-        f"cannot write {plan.out_dir / plan.file_names[stop.holder_id]}: {stop.halt}; the batch stopped after "
-        f"{len(outcomes)} of {len(plan.holder_ids)} holder(s) (problems so far in {exceptions_path.name}): "
-        f"make room or fix the folder, then run again with --resume")
+        f"cannot write {halt.path}: {halt.reason}; the batch stopped after {len(outcomes)} of "
+        f"{len(plan.holder_ids)} holder(s) ({where}): make room or fix the folder, then run again "
+        f"with --resume", halt.errno)
 
 
-def _finish(portfolio, plan: _Plan, outcomes: dict[str, HolderOutcome], writer: ManifestWriter,
-            problems: list[Problem], removed: list[str], note) -> BatchReport:
+def _finish(input_problems: list[Problem], plan: _Plan, outcomes: dict[str, HolderOutcome],
+            writer: ManifestWriter, problems: list[Problem], removed: list[str], note) -> BatchReport:
     """Write the summary (then the manifest says so) and the final exceptions report, say what
     was removed or left in place, and report."""
     from cpdi.writers.workpapers import write_exceptions_csv, write_summary_workbook
@@ -564,7 +709,7 @@ def _finish(portfolio, plan: _Plan, outcomes: dict[str, HolderOutcome], writer: 
     writer.summary = True
     writer.dirty = True
     writer.save()
-    _write(exceptions_path, lambda: write_exceptions_csv(exceptions_path, problems))
+    _write(exceptions_path, lambda: write_exceptions_csv(exceptions_path, problems, plan.tins))
 
     removed_failed = [outcomes[h].removed for h in failed if outcomes[h].removed]
     if removed_failed:
@@ -578,7 +723,7 @@ def _finish(portfolio, plan: _Plan, outcomes: dict[str, HolderOutcome], writer: 
         note(f"{len(left)} file(s) look like workbooks for {year} but are not this run's and the manifest "
              f"does not name them, so they were left in place: {_shown(left)}")
     blocked_by = tuple(dict.fromkeys(
-        p.file for p in portfolio.problems if p.row is None and not p.holder_id and not p.lot_id))
+        p.file for p in input_problems if p.row is None and not p.holder_id and not p.lot_id))
     return BatchReport(
         holders_ok=len(ok), holders_failed=len(failed),
         holders_skipped=sum(1 for h in ok if outcomes[h].skipped),

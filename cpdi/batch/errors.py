@@ -17,12 +17,22 @@ class FolderLocked(BatchError):
     """Another run holds the output folder."""
 
 
-class OutputError(BatchError):
-    """An output file cannot be written (no space, no permission …)."""
+class OutputError(BatchError, OSError):
+    """An output file cannot be written (no space, no permission …).  Also an ``OSError``, so
+    code that catches ``OSError`` for write failures catches it: its ``errno`` is the failure's
+    (``None`` when there is none); its text is the whole one-line message and its ``filename``
+    is unset (the message names the file)."""
+
+    def __init__(self, message: str, errno: int | None = None):
+        super().__init__(message)
+        self.errno = errno  # strerror stays unset: str() is the message
 
 
 def os_error(error: BaseException) -> OSError | None:
-    """The operating-system error behind ``error`` (XlsxWriter wraps it in FileCreateError)."""
+    """The operating-system error behind ``error`` (XlsxWriter wraps it in FileCreateError; an
+    :class:`OutputError` raised from one names it as its cause)."""
+    if isinstance(error, OutputError) and isinstance(error.__cause__, BaseException):
+        return os_error(error.__cause__) or error
     if isinstance(error, OSError):
         return error
     if error.args and isinstance(error.args[0], OSError):

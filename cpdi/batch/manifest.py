@@ -61,15 +61,12 @@ PENDING = {"pending": True}
 
 
 # -- fingerprints and digests ------------------------------------------------------------------
-_TIN_SEPARATORS = re.compile(r"[\s./-]")
 
 
 def _may_hold_tin(text: str, tin: str) -> bool:
-    """A cheap test that ``text`` cannot hold ``tin`` in any spelling ``scrub_text`` masks (its
-    digits with at most a space, dot, slash or hyphen between them), which spares compiling a
-    pattern per holder."""
-    digits = re.sub(r"\D", "", tin)
-    return tin.strip() in text or (len(digits) > 4 and digits in _TIN_SEPARATORS.sub("", text))
+    """Does ``text`` hold ``tin`` in a spelling ``scrub_text`` masks (then the holder's text
+    enters the fingerprint only masked, plus a hash)?"""
+    return scrub_text(text, tin) != text
 
 
 def holder_fingerprints(portfolio, holder_ids, lots_by_holder, problems_by_holder, file_names, year: int,
@@ -311,7 +308,7 @@ class ManifestWriter:
             with atomic_text(self.path) as handle:
                 handle.write(text)
         except OSError as error:
-            raise OutputError(f"cannot write {self.path}: {reason(error)}") from error
+            raise OutputError(f"cannot write {self.path}: {reason(error)}", error.errno) from error
         self.dirty = False
         self.saved_at = time.monotonic()
         self.saves += 1

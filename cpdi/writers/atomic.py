@@ -4,7 +4,13 @@ leaves a half-written file where a finished one is expected (developers' brief).
 A temporary file is named ``.NAME.PID-RUN-N.part`` (hidden, beside ``NAME``): the writing
 process's id, a token of that process's run and a counter.  A process killed outright (SIGKILL,
 power loss) cannot remove its own; :func:`remove_leftover_parts` finds those whose writer is no
-longer running and removes them (the year-end batch does at the start of every run)."""
+longer running and removes them (the year-end batch does at the start of every run, for the whole
+folder; a command writing one file can do it for that file's alone).
+
+A write that fails says so about the file the caller asked for: the ``OSError`` raised names
+the target, never the hidden temporary name (XlsxWriter's ``FileCreateError`` around an
+``OSError`` becomes that ``OSError``), and a half-built XlsxWriter workbook's zip file is
+disposed of, so the garbage collector has nothing left to complain about."""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ import re
 import sys
 import uuid
 from pathlib import Path
+from typing import Callable
 
 _RUN = uuid.uuid4().hex[:12]
 _COUNTER = itertools.count()
@@ -27,9 +34,16 @@ def part_name(target: Path) -> str:
 
 
 @contextlib.contextmanager
-def atomic_path(target: str | os.PathLike):
+def atomic_path(target: str | os.PathLike, before_rename: Callable[[Path], object] | None = None):
     """Yield a fresh temporary path in the target's folder (not yet created: the writer
     creates it); on success rename it over ``target``, on failure remove it.
+
+    ``before_rename``, if given, is called with the finished temporary file just before the
+    rename (to take its digest, or to make a last check): if it raises, the write is abandoned.
+
+    An ``OSError`` from writing or renaming (or XlsxWriter's ``FileCreateError`` around one) is
+    raised again as an ``OSError`` with the same ``errno`` and ``strerror`` and ``filename`` set
+    to ``target``, so a message names the file asked for, not the temporary one.
 
     The name carries this process's id, a per-run token and a counter, so concurrent writers
     never share one; it is not pre-created (``mkstemp``), which would cost a second file
@@ -39,11 +53,56 @@ def atomic_path(target: str | os.PathLike):
     tmp = target.parent / part_name(target)
     try:
         yield tmp
+        if before_rename is not None:
+            before_rename(tmp)
         os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+    except BaseException as error:
+        _dispose_zip_files(error, tmp)
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise
+        cause = _write_error(error, tmp)
+        if cause is None:
+            raise
+        raise OSError(cause.errno, cause.strerror, str(target)) from error
+
+
+def _write_error(error: BaseException, tmp: Path) -> OSError | None:
+    """The ``OSError`` of a failed write or rename of ``tmp`` (``None``: not one; an error about
+    another file, or without an ``errno``, is left as it is)."""
+    cause = error
+    if not isinstance(cause, OSError):
+        cause = error.args[0] if type(error).__name__ == "FileCreateError" and error.args else None
+        if not isinstance(cause, OSError):
+            return None
+    if cause.errno is None or cause.filename not in (None, str(tmp), tmp):
+        return None
+    return cause
+
+
+def _dispose_zip_files(error: BaseException, tmp: Path) -> None:
+    """Close, without writing, any zip file still open on ``tmp`` in the frames ``error`` went
+    through (XlsxWriter leaves its ``ZipFile`` open when a write fails: collected later, it would
+    try to finish the file, fail again and print "Exception ignored in: ZipFile.__del__")."""
+    import zipfile
+
+    seen: set[int] = set()
+    pending = [error]
+    while pending:
+        exc = pending.pop()
+        if exc is None or id(exc) in seen:
+            continue
+        seen.add(id(exc))
+        pending += [exc.__cause__, exc.__context__]
+        if type(exc).__name__ == "FileCreateError" and exc.args and isinstance(exc.args[0], BaseException):
+            pending.append(exc.args[0])
+        tb = exc.__traceback__
+        while tb is not None:
+            for value in list(tb.tb_frame.f_locals.values()):
+                if isinstance(value, zipfile.ZipFile) and value.filename == str(tmp) and value.fp is not None:
+                    fp, value.fp = value.fp, None  # ZipFile.close() and __del__ now do nothing
+                    with contextlib.suppress(Exception):
+                        fp.close()
+            tb = tb.tb_next
 
 
 @contextlib.contextmanager
@@ -56,7 +115,8 @@ def atomic_text(target: str | os.PathLike, newline: str = ""):
 
 # -- processes and leftovers ------------------------------------------------------------------
 def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists on this host (a process of another user counts)."""
+    """Whether process ``pid`` exists on this host (a process of another user counts) and has
+    not ended: a zombie — ended, not yet reaped by its parent — writes nothing more."""
     if pid <= 0:
         return False
     if sys.platform == "win32":  # pragma: no cover - os.kill(pid, 0) would send CTRL_C_EVENT
@@ -66,10 +126,20 @@ def pid_alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        return not _zombie(pid)
     except OSError:
         return True  # cannot tell: assume it runs (never delete a live writer's file)
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Whether process ``pid`` has ended but was not reaped (Linux ``/proc``; elsewhere ``False``)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            fields = handle.read().rsplit(")", 1)[-1].split()
+    except OSError:
+        return False
+    return bool(fields) and fields[0] in ("Z", "X")
 
 
 def _pid_alive_windows(pid: int) -> bool:  # pragma: no cover - Windows only
@@ -111,11 +181,15 @@ def leftover_parts(folder: str | os.PathLike) -> list[Path]:
     return sorted(found)
 
 
-def remove_leftover_parts(folder: str | os.PathLike) -> list[str]:
-    """Remove :func:`leftover_parts` of ``folder``; return the names removed."""
+def remove_leftover_parts(folder: str | os.PathLike, name: str | None = None) -> list[str]:
+    """Remove :func:`leftover_parts` of ``folder`` — only those of the file ``name`` (a plain
+    file name in ``folder``, e.g. ``"r.csv"``) when it is given; return the names removed.
+    A file that cannot be removed is left (it is tried again next time)."""
     removed = []
     for path in leftover_parts(folder):
-        with contextlib.suppress(FileNotFoundError):
+        if name is not None and PART_NAME.match(path.name)["name"] != name:
+            continue
+        with contextlib.suppress(OSError):
             path.unlink()
             removed.append(path.name)
     return removed

@@ -35,7 +35,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
@@ -48,8 +48,8 @@ from cpdi.model import Holder
 from cpdi.problems import CpdiError, Problem
 from cpdi.writers.atomic import atomic_path, atomic_text
 from cpdi.writers.privacy import (  # noqa: F401  (mask_tin, _TIN_SHAPED: re-exported)
-    _TIN_SHAPED, csv_safe, mask_tin, safe_file_stem, scrub_problem_value, scrub_text,
-    short_hash, xlsx_safe_text,
+    _TIN_SHAPED, TinIndex, csv_safe, mask_tin, safe_file_stem, scrub_problem_value, scrub_text,
+    short_hash, tin_index, xlsx_safe_text,
 )
 from cpdi.writers.template import Template, load_template
 
@@ -99,7 +99,19 @@ _WINDOWS_RESERVED = {
 }
 
 
-def holder_file_name(holder_id: str, year: int, distinguish: bool = False) -> str:
+def _file_safe(text: str) -> str:
+    """``text`` with only ``A-Z a-z 0-9 . _ -`` (anything else becomes ``_``), no ``..``, no
+    leading dot or hyphen and no Windows device name."""
+    safe = _UNSAFE_FILE_CHARS.sub("_", text)
+    safe = re.sub(r"\.{2,}", lambda m: "_" * len(m.group()), safe)
+    if safe[:1] in (".", "-"):
+        safe = "_" + safe[1:]
+    if safe.split(".")[0].lower() in _WINDOWS_RESERVED:  # CON, NUL, COM1 … even with a suffix
+        safe = "_" + safe
+    return safe
+
+
+def holder_file_name(holder_id: str, year: int, distinguish: bool = False, *, tin: str | None = "") -> str:
     """A file name for a holder's workbook that is safe on any file system, e.g.
     ``"H-1001_2025.xlsx"``.
 
@@ -110,18 +122,19 @@ def holder_file_name(holder_id: str, year: int, distinguish: bool = False) -> st
     systems that ignore case would still see ``h-1`` and ``H-1`` as one name: ``distinguish``
     adds the hash anyway, and the batch asks for it for ids that differ only in case.
 
-    A file name never carries a full taxpayer id: an id that holds anything shaped like one
-    (``cpdi.writers.privacy``) is masked first, ``123-45-6789`` → ``_____6789--<hash>_2025.xlsx``,
-    and so always gets the hash that keeps it apart from other ids ending in the same digits."""
+    A file name never carries a full taxpayer id: an id that holds anything shaped like one, or
+    the holder's own ``tin`` in any spelling (``cpdi.writers.privacy``), is masked first,
+    ``123-45-6789`` → ``_____6789--<hash>_2025.xlsx``, and so always gets the hash that keeps it
+    apart from other ids ending in the same digits.  What cleaning or shortening the id makes of
+    it is masked again (``111,22,3333`` becomes ``111_22_3333``, a spelling of its holder's TIN;
+    a long digit run cut to nine digits looks like a TIN)."""
     holder_id = str(holder_id)
     suffix = f"_{year}.xlsx"
-    shown, masked = safe_file_stem(holder_id)
-    safe = _UNSAFE_FILE_CHARS.sub("_", shown)
-    safe = re.sub(r"\.{2,}", lambda m: "_" * len(m.group()), safe)
-    if safe[:1] in (".", "-"):
-        safe = "_" + safe[1:]
-    if safe.split(".")[0].lower() in _WINDOWS_RESERVED:  # CON, NUL, COM1 … even with a suffix
-        safe = "_" + safe
+    shown, masked = safe_file_stem(holder_id, tin)
+    safe = _file_safe(shown)
+    again = scrub_text(safe, tin)
+    if again != safe:
+        safe, masked = _file_safe(again), True
     changed = (
         distinguish
         or masked
@@ -134,7 +147,7 @@ def holder_file_name(holder_id: str, year: int, distinguish: bool = False) -> st
         return safe + suffix
     digest = short_hash(holder_id, 12)
     room = FILE_NAME_LIMIT - len(suffix) - 2 - len(digest)
-    stem = safe[:room] or "holder"
+    stem = _UNSAFE_FILE_CHARS.sub("_", scrub_text(safe[:room], tin)) or "holder"
     return f"{stem}--{digest}{suffix}"
 
 
@@ -158,15 +171,19 @@ class _SheetNames:
     def __init__(self):
         self.used: set[str] = set()
 
-    def make(self, wanted: str) -> str:
-        name = _BAD_SHEET_CHARS.sub("_", wanted).strip().strip("'")
-        name = _cut(name, 31).strip().strip("'") or "Sheet"
+    def make(self, wanted: str, scrub: Callable[[str], str] = xlsx_safe_text) -> str:
+        """The sheet's name: ``wanted`` masked (``scrub``: the workbook's, which knows the holder's
+        own TIN), cleaned, cut and made unique.  A cut can end a longer digit run on nine digits,
+        so what is cut is masked again.  Formulas, links, charts and print titles all take the
+        name this returns (``_Sheet.name``), so they name the masked sheet."""
+        name = _BAD_SHEET_CHARS.sub("_", scrub(wanted)).strip().strip("'")
+        name = _BAD_SHEET_CHARS.sub("_", scrub(_cut(name, 31))).strip().strip("'") or "Sheet"
         if name.lower() == "history":  # reserved by Excel
             name = "History_"
         candidate, number = name, 2
         while candidate.lower() in self.used:
             tail = f"~{number}"
-            candidate = _cut(name, 31 - len(tail)).rstrip("'") + tail
+            candidate = _BAD_SHEET_CHARS.sub("_", scrub(_cut(name, 31 - len(tail)))).rstrip("'") + tail
             number += 1
         self.used.add(candidate.lower())
         return candidate
@@ -403,7 +420,7 @@ class _Workbook:
         return xlsx_safe_text(text, self.tin)
 
     def add_sheet(self, wanted: str) -> _Sheet:
-        sheet = _Sheet(self.book, self.names.make(self.safe(wanted)), self.tin)
+        sheet = _Sheet(self.book, self.names.make(wanted, self.safe), self.tin)
         self.sheets.append(sheet)
         return sheet
 
@@ -1311,6 +1328,7 @@ def write_holder_workbook(
     template: Template | None,
     prepared: date,
     problems: Sequence[Problem] = (),
+    before_rename=None,  # Callable[[Path], object] | None
 ) -> Path:
     """Write one holder's workpapers for tax ``year`` to ``target`` (atomically) and return it.
 
@@ -1318,7 +1336,9 @@ def write_holder_workbook(
     lots without a row for ``year`` are left out (as are ledgers of other holders).  ``books``
     are the instrument books of the same computation.  ``problems`` may be every problem of a
     batch: the holder's own are listed on the cover.  ``prepared`` is the date shown and the
-    document date, so the same inputs give a byte-identical file."""
+    document date, so the same inputs give a byte-identical file.  ``before_rename`` is
+    :func:`cpdi.writers.atomic.atomic_path`'s: called with the finished temporary file just
+    before it replaces ``target`` (raising abandons the write)."""
     template = template or load_template()
     target = Path(target)
     lots = []
@@ -1338,7 +1358,7 @@ def write_holder_workbook(
             raise WorkpaperError(f"no usable schedule for instrument {instrument_id} of holder {holder_id}")
     mine = _holder_problems(problems, holder_id, set(instrument_ids))
 
-    with atomic_path(target) as tmp:
+    with atomic_path(target, before_rename) as tmp:
         book = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
         try:
             wb = _Workbook(book, template, holder_id, year, prepared, holder.tin if holder else "")
@@ -1370,10 +1390,14 @@ def write_holder_workbook(
 
 
 def _abandon(book) -> None:
-    """Release a half-built workbook's temporary files; what it wrote is discarded by
-    ``atomic_path`` and the original error is what the caller sees."""
-    with contextlib.suppress(Exception):
-        book.close()
+    """Release a half-built workbook without storing it (storing would write the whole file only
+    to discard it, and on a full disk fail again and leave its zip file open for the garbage
+    collector to complain about); what was written is discarded by ``atomic_path`` and the
+    original error is what the caller sees."""
+    book.fileclosed = True  # XlsxWriter's own flag: a later close() stores nothing
+    for sheet in book.worksheets():  # constant-memory mode's temporary files, if any
+        with contextlib.suppress(Exception):
+            sheet._opt_close()
 
 
 SUMMARY_COLUMNS = (
@@ -1507,21 +1531,25 @@ def write_summary_workbook(
 _csv_safe = csv_safe  # the name earlier code and tests know
 
 
-def write_exceptions_csv(target: Path, problems: Iterable[Problem]) -> Path:
+def write_exceptions_csv(target: Path, problems: Iterable[Problem],
+                         tins: Mapping[str, str | None] | TinIndex | None = None) -> Path:
     """Every problem of a batch, one per line (atomically): file, row, column, value,
     message, fix, holder_id, lot_id, instrument_id.  Every cell goes through
-    ``cpdi.writers.privacy``: taxpayer ids are masked (a ``tin`` column's value whole), text
-    that a spreadsheet would take for a formula is prefixed with an apostrophe, and control
-    characters are dropped."""
+    ``cpdi.writers.privacy``: taxpayer ids are masked (a ``tin`` column's value whole; given
+    ``tins``, ``holder_id -> tin``, the problem's holder's TIN and every holder's TIN in any
+    spelling, as ``cpdi.problems.problem_text`` prints them), text that a spreadsheet would take
+    for a formula is prefixed with an apostrophe, and control characters are dropped."""
     target = Path(target)
+    index = tin_index(tins)
+    every = index.all or None
     with atomic_text(target) as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(EXCEPTION_COLUMNS)
         for p in problems:
-            writer.writerow([
-                csv_safe(p.file), "" if p.row is None else p.row, csv_safe(p.column),
-                csv_safe(None if p.value is None else scrub_problem_value(p.value, p.column)),
-                csv_safe(p.message), csv_safe(p.fix),
-                csv_safe(p.holder_id), csv_safe(p.lot_id), csv_safe(p.instrument_id),
-            ])
+            own = index.tin(p.holder_id)
+            value = None if p.value is None else scrub_problem_value(p.value, p.column, own, every)
+            texts = (p.file, p.column, value, p.message, p.fix, p.holder_id, p.lot_id, p.instrument_id)
+            cells = [csv_safe(text, own, every) for text in texts]
+            cells.insert(1, "" if p.row is None else p.row)
+            writer.writerow(cells)
     return target
