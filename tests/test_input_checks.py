@@ -543,3 +543,12 @@ def test_compute_removes_the_half_written_file_of_a_killed_earlier_run(tmp_path,
     other.write_text("not ours to remove")
     code, _, _ = run(capsys, "compute", EXAMPLE, "--through-year", 2025, "--out", tmp_path / "r.csv")
     assert code == 0 and not leftover.exists() and other.exists()
+
+
+def test_a_unit_principal_too_small_for_any_lot_is_named_not_a_traceback(tmp_path, capsys):
+    folder = example_copy(tmp_path)
+    edit(folder, "instruments", {"instrument_id": "02687QCD8"}, unit_principal="1e-320")
+    for command in (["validate", folder, "--through-year", 2025],
+                    ["compute", folder, "--through-year", 2025, "--out", tmp_path / "r.csv"]):
+        code, _, err = run(capsys, *command)
+        assert code == 1 and "more than any note has" in err

@@ -74,6 +74,10 @@ PRICE_TYPED_AS_COST = 0.02
 """Convention ours: a lot's cost (or proceeds) under 2% of its face amount and no more than 200
 dollars is read as a price per 100 of face typed into a dollar column (98.5 for $246,250)."""
 
+MAX_UNITS = 1e12
+"""Convention ours: a lot of more than a trillion units (a unit principal typed as 1e-320, say)
+is refused rather than computed with figures no float holds."""
+
 UNIT_MULTIPLE_TOLERANCE = 1e-9
 """Relative tolerance for "principal_amount is a whole multiple of unit_principal"."""
 
@@ -790,7 +794,15 @@ class _PortfolioReader:
                 )
             elif unit is not None and unit > 0:
                 units = principal / unit
-                if abs(units - round(units)) > UNIT_MULTIPLE_TOLERANCE * units:
+                if not math.isfinite(units) or units > MAX_UNITS:
+                    row.report(
+                        "principal_amount",
+                        f"principal amount {_num(principal)} is {_num(units)} units of {iid}'s "
+                        f"unit principal {cell_text(unit)}: more than any note has",
+                        f"check the principal amount and {iid}'s unit_principal (the principal "
+                        "schedule amounts are quoted per, e.g. 1000)",
+                    )
+                elif abs(units - round(units)) > UNIT_MULTIPLE_TOLERANCE * units:
                     row.report(
                         "principal_amount",
                         f"principal amount is not a whole multiple of {iid}'s unit principal "
