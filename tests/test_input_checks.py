@@ -552,3 +552,33 @@ def test_a_unit_principal_too_small_for_any_lot_is_named_not_a_traceback(tmp_pat
                     ["compute", folder, "--through-year", 2025, "--out", tmp_path / "r.csv"]):
         code, _, err = run(capsys, *command)
         assert code == 1 and "more than any note has" in err
+
+
+def test_formula_without_a_saved_value_is_refused_not_read_as_blank(tmp_path, capsys):
+    """openpyxl and other libraries write formulas without their values; read as saved, a
+    disposition date typed as =DATE(2025,9,15) would be blank and the sold lot held."""
+    book = example_workbook(tmp_path / "book.xlsx")
+    workbook = openpyxl.load_workbook(book)
+    workbook["lots"]["G4"] = "=DATE(2025,9,15)"  # L-0003's disposition_date
+    workbook.save(book)
+    code, _, err = run(capsys, "compute", book, "--through-year", 2025, "--out", tmp_path / "r.csv")
+    assert code == 1 and "cell G4 holds a formula with no saved value" in err
+
+
+def test_an_empty_optional_file_is_not_read_as_nothing_here(tmp_path, capsys):
+    folder = example_copy(tmp_path)
+    (folder / "lots.csv").write_bytes(b"")
+    code, _, err = run(capsys, "compute", folder, "--through-year", 2025, "--out", tmp_path / "r.csv")
+    assert code == 1 and "lots.csv: the file is empty" in err
+
+
+@pytest.mark.parametrize("table, match, column", [
+    ("lots", {"lot_id": "L-0002"}, "cost_basis"),
+    ("lots", {"lot_id": "L-0002"}, "principal_amount"),
+    ("payments", {"instrument_id": "02687QCD8", "date": "2010-01-20"}, "amount"),
+])
+def test_amounts_no_return_holds_are_refused(tmp_path, capsys, table, match, column):
+    folder = example_copy(tmp_path)
+    edit(folder, table, match, **{column: "1e308"})
+    code, _, err = run(capsys, "workpapers", folder, "--year", 2025, "--out", tmp_path / "wp", "--quiet")
+    assert code == 1 and f"column {column}: '1e308': is beyond any amount cpdi computes" in err

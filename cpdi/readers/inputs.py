@@ -74,6 +74,11 @@ PRICE_TYPED_AS_COST = 0.02
 """Convention ours: a lot's cost (or proceeds) under 2% of its face amount and no more than 200
 dollars is read as a price per 100 of face typed into a dollar column (98.5 for $246,250)."""
 
+MAX_AMOUNT = 1e15
+"""Convention ours: no amount an input holds (dollars of a lot, an amount per unit, a yield) is
+more than a thousand trillion; a larger one is a typing slip, and figures built on 1e308 are
+not numbers a workpaper can hold."""
+
 MAX_UNITS = 1e12
 """Convention ours: a lot of more than a trillion units (a unit principal typed as 1e-320, say)
 is refused rather than computed with figures no float holds."""
@@ -213,6 +218,9 @@ def _read_decimal(cell: Any, col: Column) -> float:
             raise _BadCell("is not a number", "enter a plain number such as 1000.00")
     if not math.isfinite(value):
         raise _BadCell("is not a finite number", "enter a plain number such as 1000.00")
+    if abs(value) > MAX_AMOUNT:
+        raise _BadCell(f"is beyond any amount cpdi computes (at most {MAX_AMOUNT:,.0f})",
+                       "check the number of digits")
     return value
 
 
@@ -427,11 +435,13 @@ class _PortfolioReader:
         if not table.present:
             return ()
         if table.header_row is None:
-            if name in REQUIRED_TABLES:
-                self.problems.append(Problem(
-                    table.file, None, None, "the file is empty",
-                    fix="add the header row and the data rows (see docs/formats.md)",
-                ))
+            # an empty file or sheet is never read as "nothing here": leave it out instead
+            self.problems.append(Problem(
+                table.file, None, None, "the file is empty" if table.file.endswith(".csv")
+                else "the sheet is empty",
+                fix="add the header row and the data rows (see docs/formats.md)"
+                + ("" if name in REQUIRED_TABLES else ", or remove it if there are none"),
+            ))
             return ()
         keys = set(table.keys)
         unknown = [h for h in table.headers if h.lower() not in {c.name for c in TABLES[name]}]

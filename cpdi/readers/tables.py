@@ -447,6 +447,8 @@ almost always a stray cell far below or to the right of the data (which would ma
 libraries allocate the whole rectangle: a cell at XFD1048576 is 17 billion cells)."""
 
 _ROW_REF = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"(\d+)\"")
+_SAVED_VALUE = re.compile(rb"<(?:\w+:)?v>[^<]")  # an empty <v/> is no saved value
+_FORMULA_CELL = re.compile(rb"<(?:\w+:)?c\b[^>]*?\sr=\"([A-Z]+[0-9]+)\"[^>]*?(?<!/)>(.*?)</(?:\w+:)?c>", re.S)
 _WIDE_CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\sr=\"([A-Z]{2,3})(\d+)\"")
 
 
@@ -465,17 +467,18 @@ def _column_letters(number: int) -> str:
     return letters
 
 
-def _sheet_extents(path: Path) -> dict[str, tuple[int, int]]:
+def _sheet_extents(path: Path) -> dict[str, tuple[int, int, str | None]]:
     """Each sheet's last row and last column as its XML claims them, read without building the
     sheet: rows from the ``<row r=...>`` tags, columns from cell references of two or more
-    letters (a sheet whose cells all sit in A–Z counts 26 columns)."""
+    letters (a sheet whose cells all sit in A–Z counts 26 columns); and the first cell holding
+    a formula with no saved value (written by a program that does not calculate), if any."""
     import zipfile
 
     extents: dict[str, tuple[int, int]] = {}
     with zipfile.ZipFile(path) as package:
         parts = _sheet_parts(package)
         for sheet, part in parts.items():
-            last_row, last_column, tail = 0, 26, b""
+            last_row, last_column, tail, uncached = 0, 26, b"", None
             with package.open(part) as stream:
                 while True:
                     chunk = stream.read(1 << 20)
@@ -487,8 +490,14 @@ def _sheet_extents(path: Path) -> dict[str, tuple[int, int]]:
                     for match in _WIDE_CELL_REF.finditer(window):
                         last_column = max(last_column, _column_number(match.group(1)))
                         last_row = max(last_row, int(match.group(2)))
+                    if uncached is None and b"<f" in window:
+                        for match in _FORMULA_CELL.finditer(window):
+                            body = match.group(2)
+                            if b"<f" in body and not _SAVED_VALUE.search(body):
+                                uncached = match.group(1).decode()
+                                break
                     tail = window[-256:]
-            extents[sheet] = (last_row, last_column)
+            extents[sheet] = (last_row, last_column, uncached)
     return extents
 
 
@@ -522,7 +531,17 @@ def _oversized_sheets(path: Path) -> dict[str, Problem]:
     except Exception:  # noqa: BLE001 - an odd package: let the xlsx library judge it
         return {}
     problems = {}
-    for sheet, (last_row, last_column) in extents.items():
+    for sheet, (last_row, last_column, uncached) in extents.items():
+        if uncached is not None:
+            problems[sheet] = Problem(
+                f"{path.name}[{sheet}]", None, None,
+                f"cell {uncached} holds a formula with no saved value (the workbook was written "
+                f"by a program that does not calculate), and cpdi reads saved values only; the "
+                f"sheet was not read",
+                fix="open the workbook in Excel or LibreOffice, let it calculate, and save it "
+                "(or type the values instead of formulas)",
+            )
+            continue
         if last_row * last_column > MAX_SHEET_CELLS:
             corner = f"{_column_letters(last_column)}{last_row}"
             problems[sheet] = Problem(
