@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 import subprocess
 import sys
@@ -582,3 +583,51 @@ def test_amounts_no_return_holds_are_refused(tmp_path, capsys, table, match, col
     edit(folder, table, match, **{column: "1e308"})
     code, _, err = run(capsys, "workpapers", folder, "--year", 2025, "--out", tmp_path / "wp", "--quiet")
     assert code == 1 and f"column {column}: '1e308': is beyond any amount cpdi computes" in err
+
+
+def test_a_misnamed_optional_column_is_not_silently_ignored(tmp_path, capsys):
+    folder = example_copy(tmp_path)
+    text = (folder / "lots.csv").read_text()
+    (folder / "lots.csv").write_text(text.replace("proceeds", "sale_proceeds", 1))
+    code, _, err = run(capsys, "validate", folder, "--through-year", 2025)
+    assert code == 1 and "column 'sale_proceeds' is not one cpdi reads, and proceeds is absent" in err
+
+
+def test_headers_match_ignoring_blanks_hyphens_and_underscores(tmp_path):
+    folder = example_copy(tmp_path)
+    text = (folder / "lots.csv").read_text()
+    (folder / "lots.csv").write_text(text.replace("basis_allocation", "Basis Allocation", 1)
+                                     .replace("allocate_to_maturity", "allocate-to-maturity", 1))
+    assert read_portfolio(folder) == read_portfolio(EXAMPLE).__class__(
+        **{**read_portfolio(EXAMPLE).__dict__, "source": str(folder)})
+
+
+def test_a_row_with_more_cells_than_the_header_is_named(tmp_path, capsys):
+    folder = example_copy(tmp_path)
+    text = (folder / "holders.csv").read_text()
+    (folder / "holders.csv").write_text(text.replace('"O\'Neil, Patricia"', "O'Neil, Patricia"))
+    code, _, err = run(capsys, "validate", folder, "--through-year", 2025)
+    assert code == 1 and "holders.csv row 3: the row has 5 cells but the header has 4" in err
+
+
+def test_an_excel_error_value_is_not_read_as_blank(tmp_path, capsys):
+    made = example_workbook(tmp_path / "made.xlsx")
+    book = tmp_path / "book.xlsx"
+    with zipfile.ZipFile(made) as source, zipfile.ZipFile(book, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if b"L-0003" in data or item.filename.endswith("sheet4.xml"):
+                # lots!G4 (L-0003's disposition_date) becomes a #N/A error cell
+                data = re.sub(rb'<c r="G4"[^>]*>.*?</c>', b'<c r="G4" t="e"><v>#N/A</v></c>', data,
+                              flags=re.S)
+            target.writestr(item, data)
+    code, _, err = run(capsys, "compute", book, "--through-year", 2025, "--out", tmp_path / "r.csv")
+    assert code == 1 and "cell G4 holds the Excel error #N/A" in err
+
+
+def test_a_scheduled_payment_after_the_issuer_call_is_named(tmp_path, capsys):
+    folder = example_copy(tmp_path)
+    with (folder / "payments.csv").open("a") as handle:
+        handle.write("US00RANGE2032,2025-09-30,8.2500,scheduled\n")
+    code, _, err = run(capsys, "validate", folder, "--through-year", 2025)
+    assert code == 1 and "a scheduled payment after US00RANGE2032's redemption on 2025-06-30" in err

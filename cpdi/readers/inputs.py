@@ -55,9 +55,12 @@ from cpdi.readers.columns import (
     REQUIRED_TABLES,
     SCHEDULE,
     TABLES,
+    EXTRA_COLUMNS_CARRIED,
     Column,
 )
-from cpdi.readers.tables import RawInput, RawRow, RawTable, cell_text, is_blank, read_tables
+from cpdi.readers.tables import (
+    RawInput, RawRow, RawTable, cell_text, header_key, is_blank, read_tables,
+)
 
 MAX_CELL_TEXT = 32_767
 """The longest text a cell may hold: Excel's limit, so whatever is read can be written to a
@@ -444,22 +447,43 @@ class _PortfolioReader:
             ))
             return ()
         keys = set(table.keys)
-        unknown = [h for h in table.headers if h.lower() not in {c.name for c in TABLES[name]}]
+        declared = {c.name for c in TABLES[name]}
+        unknown = [h for h in table.headers if header_key(h) not in declared]
         missing = [col for col in TABLES[name] if col.required and col.name not in keys]
         for col in missing:
             fix = f"add a column headed {col.name}"
-            close = difflib.get_close_matches(col.name, [u.lower() for u in unknown], n=1)
+            close = difflib.get_close_matches(col.name, [header_key(u) for u in unknown], n=1)
             if close:
                 fix += f" (is {close[0]!r} a misspelling of it?)"
             self.problems.append(Problem(
                 table.file, None, col.name, f"required column {col.name} is missing", fix=fix,
             ))
+        if name not in EXTRA_COLUMNS_CARRIED:
+            self._misnamed_optional_columns(table, unknown, keys)
         if not missing and not table.rows and name == "instruments":
             self.problems.append(Problem(
                 table.file, None, None, "there are no instruments: nothing to check or compute",
                 fix="add one row per instrument under the header row",
             ))
         return () if missing else table.rows
+
+    def _misnamed_optional_columns(self, table: RawTable, unknown: list[str], keys: set[str]) -> None:
+        """An unknown heading that looks like an absent optional column (``sale_proceeds`` for
+        proceeds, ``holder_yield`` for holder_yield_pct) is an error: read as an extra column,
+        its values would be silently ignored and the lot computed as if they were blank."""
+        absent = [c.name for c in TABLES[table.name] if not c.required and c.name not in keys]
+        for header in unknown:
+            key = header_key(header)
+            hits = difflib.get_close_matches(key, absent, n=1, cutoff=0.75) or [
+                name for name in absent
+                if min(len(name), len(key)) >= 5 and (name in key or key in name)]
+            if hits:
+                self.problems.append(Problem(
+                    table.file, table.header_row, header,
+                    f"column {header!r} is not one cpdi reads, and {hits[0]} is absent: its "
+                    f"values would be ignored", fix=f"rename the column {hits[0]} if that is what "
+                    "it holds, or remove it (see docs/formats.md)",
+                ))
 
     def _flag_instrument(self, iid: str | None, row: _Row) -> None:
         """Mark instrument ``iid`` unusable when ``row`` (of instruments, schedule or
@@ -594,6 +618,7 @@ class _PortfolioReader:
         """What was actually paid, per unit of principal (docs/formats.md "payments.csv")."""
         table = self.tables["payments"]
         seen: dict[tuple[str, date, str], int] = {}
+        scheduled_rows: list[tuple[_InstrumentDraft, str, date, RawRow]] = []
         for raw in self._rows("payments"):
             iid = raw.text("instrument_id")
             row = _Row(table, raw, self.problems, instrument_id=iid or None)
@@ -634,6 +659,17 @@ class _PortfolioReader:
                 self._flag_instrument(iid, row)
                 continue
             draft.payments.append(ActualPayment(iid, when, v["amount"], kind))
+            if kind is PaymentKind.SCHEDULED:
+                scheduled_rows.append((draft, iid, when, raw))
+        for draft, iid, when, raw in scheduled_rows:  # once every redemption is known
+            if draft.redemption is not None and when > draft.redemption:
+                row = _Row(table, raw, self.problems, instrument_id=iid)
+                row.report(
+                    "date", f"a scheduled payment after {iid}'s redemption on "
+                    f"{draft.redemption} (payments row {draft.redemption_row}): the note no "
+                    "longer exists then", "check the call date, or delete this row",
+                )
+                self._flag_instrument(iid, row)
 
     def _check_payment_date(
         self, row: _Row, draft: _InstrumentDraft, iid: str, when: date, kind: PaymentKind
@@ -676,7 +712,7 @@ class _PortfolioReader:
         table = self.tables["holders"]
         rows = self._rows("holders")
         self.holders_checked = table.present and table.has_column("holder_id")
-        extra = [(header, header.lower()) for header in table.extra_headers()]
+        extra = [(header, header_key(header)) for header in table.extra_headers()]
         for raw in rows:
             hid = raw.text("holder_id")
             row = _Row(table, raw, self.problems, holder_id=hid or None)

@@ -106,9 +106,13 @@ class RawInput:
     found: tuple[str, ...] = ()  # every file (folder) or sheet (workbook) name seen, in order
 
 
+_HEADER_GAPS = re.compile(r"[\s\-_]+")
+
+
 def header_key(header: object) -> str:
-    """A header as matched: trimmed and lower-cased (docs/formats.md)."""
-    return cell_text(header).lower()
+    """A header as matched: trimmed, lower-cased, and blanks, hyphens and underscores alike
+    (``Basis Allocation`` and ``basis-allocation`` read ``basis_allocation``; docs/formats.md)."""
+    return _HEADER_GAPS.sub("_", cell_text(header).lower()).strip("_")
 
 
 def cell_text(value: object) -> str:
@@ -447,6 +451,7 @@ almost always a stray cell far below or to the right of the data (which would ma
 libraries allocate the whole rectangle: a cell at XFD1048576 is 17 billion cells)."""
 
 _ROW_REF = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"(\d+)\"")
+_ERROR_CELL = re.compile(rb"<(?:\w+:)?c\b(?=[^>]*\st=\"e\")[^>]*?\sr=\"([A-Z]+[0-9]+)\"[^>]*>(?:.*?<(?:\w+:)?v>([^<]*))?", re.S)
 _SAVED_VALUE = re.compile(rb"<(?:\w+:)?v>[^<]")  # an empty <v/> is no saved value
 _FORMULA_CELL = re.compile(rb"<(?:\w+:)?c\b[^>]*?\sr=\"([A-Z]+[0-9]+)\"[^>]*?(?<!/)>(.*?)</(?:\w+:)?c>", re.S)
 _WIDE_CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\sr=\"([A-Z]{2,3})(\d+)\"")
@@ -467,7 +472,7 @@ def _column_letters(number: int) -> str:
     return letters
 
 
-def _sheet_extents(path: Path) -> dict[str, tuple[int, int, str | None]]:
+def _sheet_extents(path: Path) -> dict[str, tuple[int, int, str | None, tuple[str, str] | None]]:
     """Each sheet's last row and last column as its XML claims them, read without building the
     sheet: rows from the ``<row r=...>`` tags, columns from cell references of two or more
     letters (a sheet whose cells all sit in A–Z counts 26 columns); and the first cell holding
@@ -478,7 +483,7 @@ def _sheet_extents(path: Path) -> dict[str, tuple[int, int, str | None]]:
     with zipfile.ZipFile(path) as package:
         parts = _sheet_parts(package)
         for sheet, part in parts.items():
-            last_row, last_column, tail, uncached = 0, 26, b"", None
+            last_row, last_column, tail, uncached, error = 0, 26, b"", None, None
             with package.open(part) as stream:
                 while True:
                     chunk = stream.read(1 << 20)
@@ -496,8 +501,12 @@ def _sheet_extents(path: Path) -> dict[str, tuple[int, int, str | None]]:
                             if b"<f" in body and not _SAVED_VALUE.search(body):
                                 uncached = match.group(1).decode()
                                 break
+                    if error is None and b't="e"' in window:
+                        match = _ERROR_CELL.search(window)
+                        if match:
+                            error = (match.group(1).decode(), (match.group(2) or b"").decode())
                     tail = window[-256:]
-            extents[sheet] = (last_row, last_column, uncached)
+            extents[sheet] = (last_row, last_column, uncached, error)
     return extents
 
 
@@ -531,7 +540,16 @@ def _oversized_sheets(path: Path) -> dict[str, Problem]:
     except Exception:  # noqa: BLE001 - an odd package: let the xlsx library judge it
         return {}
     problems = {}
-    for sheet, (last_row, last_column, uncached) in extents.items():
+    for sheet, (last_row, last_column, uncached, error) in extents.items():
+        if error is not None:
+            cell, value = error
+            problems[sheet] = Problem(
+                f"{path.name}[{sheet}]", None, None,
+                f"cell {cell} holds the Excel error {value or '(an error value)'}, which would read "
+                f"as a blank cell; the sheet was not read",
+                fix="fix the formula in that cell, or type the value",
+            )
+            continue
         if uncached is not None:
             problems[sheet] = Problem(
                 f"{path.name}[{sheet}]", None, None,
@@ -628,10 +646,11 @@ def _table_from_records(
             continue
         if header_row is None:
             header_row = number
+            header_width = max(i for i, v in enumerate(record) if not is_blank(v)) + 1
             first_at: dict[str, int] = {}
             for position, value in enumerate(record):
                 header = cell_text(value)
-                key = header.lower()
+                key = header_key(header)
                 if not key:
                     continue  # an unlabelled column (often a trailing comma) is ignored
                 if key in first_at:
@@ -647,6 +666,16 @@ def _table_from_records(
                 index.append((position, key))
             continue
         width = len(record)
+        if width > header_width and not all(is_blank(v) for v in record[header_width:]) \
+                and label.endswith(".csv"):
+            used = header_width + max(i for i, v in enumerate(record[header_width:]) if not is_blank(v)) + 1
+            problems.append(Problem(
+                label, number, None,
+                f"the row has {used} cells but the header has {header_width}: its values have "
+                f"shifted, and the row was not read as written",
+                fix="a comma inside an unquoted value is the usual cause: put that value in "
+                "double quotes (\"O'Neil, Patricia\")",
+            ))
         rows.append(RawRow(number, {key: record[i] if i < width else "" for i, key in index}))
     table = RawTable(name, label, True, tuple(headers), header_row, tuple(rows))
     return table, problems
