@@ -533,62 +533,61 @@ def _sheet_parts(package) -> dict[str, str]:
     return parts
 
 
-def _oversized_sheets(path: Path) -> dict[str, Problem]:
-    """A problem for each sheet that claims more than :data:`MAX_SHEET_CELLS` cells."""
+def _why_unreadable(last_row: int, last_column: int, uncached: str | None,
+                    error: tuple[str, str] | None) -> tuple[str, str] | None:
+    """Why a sheet must not be read, as (message, fix), or ``None``: a cell holding an Excel
+    error or a formula with no saved value (either would read as a blank), or a used range
+    larger than :data:`MAX_SHEET_CELLS`."""
+    if error is not None:
+        cell, value = error
+        return (f"cell {cell} holds the Excel error {value or '(an error value)'}, which would "
+                "read as a blank cell", "fix the formula in that cell, or type the value")
+    if uncached is not None:
+        return (f"cell {uncached} holds a formula with no saved value (the workbook was written "
+                "by a program that does not calculate), and cpdi reads saved values only",
+                "open the workbook in Excel or LibreOffice, let it calculate, and save it (or "
+                "type the values instead of formulas)")
+    if last_row * last_column > MAX_SHEET_CELLS:
+        corner = f"{_column_letters(last_column)}{last_row}"
+        return (f"the sheet's used range reaches cell {corner} ({last_row:,} rows × "
+                f"{last_column:,} columns, more than the {MAX_SHEET_CELLS:,} cells cpdi reads)",
+                "delete the stray cells below and to the right of your data (in Excel, Ctrl+End "
+                "shows the last used cell), save, and run again")
+    return None
+
+
+def _unreadable_sheets(path: Path) -> dict[str, Problem]:
+    """A problem for each sheet that must not be read (:func:`_why_unreadable`)."""
     try:
         extents = _sheet_extents(path)
     except Exception:  # noqa: BLE001 - an odd package: let the xlsx library judge it
         return {}
     problems = {}
     for sheet, (last_row, last_column, uncached, error) in extents.items():
-        if error is not None:
-            cell, value = error
-            problems[sheet] = Problem(
-                f"{path.name}[{sheet}]", None, None,
-                f"cell {cell} holds the Excel error {value or '(an error value)'}, which would read "
-                f"as a blank cell; the sheet was not read",
-                fix="fix the formula in that cell, or type the value",
-            )
-            continue
-        if uncached is not None:
-            problems[sheet] = Problem(
-                f"{path.name}[{sheet}]", None, None,
-                f"cell {uncached} holds a formula with no saved value (the workbook was written "
-                f"by a program that does not calculate), and cpdi reads saved values only; the "
-                f"sheet was not read",
-                fix="open the workbook in Excel or LibreOffice, let it calculate, and save it "
-                "(or type the values instead of formulas)",
-            )
-            continue
-        if last_row * last_column > MAX_SHEET_CELLS:
-            corner = f"{_column_letters(last_column)}{last_row}"
-            problems[sheet] = Problem(
-                f"{path.name}[{sheet}]", None, None,
-                f"the sheet's used range reaches cell {corner} ({last_row:,} rows × "
-                f"{last_column:,} columns, more than the {MAX_SHEET_CELLS:,} cells cpdi reads); "
-                f"the sheet was not read",
-                fix="delete the stray cells below and to the right of your data (in Excel, "
-                "Ctrl+End shows the last used cell), save, and run again",
-            )
+        why = _why_unreadable(last_row, last_column, uncached, error)
+        if why is not None:
+            message, fix = why
+            problems[sheet] = Problem(f"{path.name}[{sheet}]", None, None,
+                                      f"{message}; the sheet was not read", fix=fix)
     return problems
 
 
 def _workbook_sheets(path: Path) -> dict[str, list[list[Cell]] | Problem]:
     """Every sheet's rows from row 1 (so list index + 1 is the sheet row number), or the problem
-    that kept a sheet from being read (an oversized used range)."""
-    oversized = _oversized_sheets(path)
+    that kept a sheet from being read (an Excel error, an unsaved formula, an oversized used range)."""
+    unreadable = _unreadable_sheets(path)
     if python_calamine is not None:
-        return _sheets_calamine(path, oversized)
-    return _sheets_openpyxl(path, oversized)
+        return _sheets_calamine(path, unreadable)
+    return _sheets_openpyxl(path, unreadable)
 
 
-def _sheets_calamine(path: Path, oversized: dict[str, Problem]) -> dict[str, list[list[Cell]] | Problem]:
+def _sheets_calamine(path: Path, unreadable: dict[str, Problem]) -> dict[str, list[list[Cell]] | Problem]:
     workbook = python_calamine.CalamineWorkbook.from_path(str(path))
     try:
         sheets: dict[str, list[list[Cell]] | Problem] = {}
         for name in workbook.sheet_names:
-            if name in oversized:
-                sheets[name] = oversized[name]
+            if name in unreadable:
+                sheets[name] = unreadable[name]
                 continue
             rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
             sheets[name] = [[_workbook_cell(v) for v in row] for row in rows]
@@ -597,15 +596,15 @@ def _sheets_calamine(path: Path, oversized: dict[str, Problem]) -> dict[str, lis
         workbook.close()
 
 
-def _sheets_openpyxl(path: Path, oversized: dict[str, Problem]) -> dict[str, list[list[Cell]] | Problem]:
+def _sheets_openpyxl(path: Path, unreadable: dict[str, Problem]) -> dict[str, list[list[Cell]] | Problem]:
     import openpyxl
 
     workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
         sheets: dict[str, list[list[Cell]] | Problem] = {}
         for worksheet in workbook.worksheets:
-            if worksheet.title in oversized:
-                sheets[worksheet.title] = oversized[worksheet.title]
+            if worksheet.title in unreadable:
+                sheets[worksheet.title] = unreadable[worksheet.title]
                 continue
             worksheet.reset_dimensions()  # some writers store a wrong used range
             sheets[worksheet.title] = [
