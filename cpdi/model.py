@@ -29,6 +29,18 @@ class PaymentType(enum.Enum):
     CONTINGENT = "contingent"
 
 
+class DailyPortionBasis(enum.Enum):
+    """How a period's interest is spread over its days (method §3).
+
+    ``calendar_days`` (default): every day of the period gets the same ratable portion, as
+    (b)(3)(iii) reads.  ``day_count``: each day weighs what the instrument's day count gives it
+    (a 31st may weigh 0 under 30/360, the last day of February 3), as issuers' published OID
+    tables spread a period's interest; method §3 says when a holder may use it."""
+
+    CALENDAR_DAYS = "calendar_days"
+    DAY_COUNT = "day_count"
+
+
 class PaymentKind(enum.Enum):
     """An actual payment pays a scheduled period end, or redeems the note on an issuer call."""
 
@@ -59,9 +71,11 @@ class ComparableYield:
     def percent(self) -> float:
         return self.annual_rate * 100.0
 
-    def period_rate(self, start: date, end: date) -> float:
-        """Rate for the accrual period from ``start`` to ``end`` (method §2)."""
-        return period_rate(self.annual_rate, self.day_count, start, end, self.frequency)
+    def period_rate(self, start: date, end: date, termination: date | None = None) -> float:
+        """Rate for the accrual period from ``start`` to ``end`` (method §2); ``termination``
+        is the maturity date, which only ``30E/360 ISDA`` looks at."""
+        return period_rate(self.annual_rate, self.day_count, start, end, self.frequency,
+                           termination)
 
     def at(self, annual_rate: float) -> "ComparableYield":
         """The same conventions at another rate (used to solve for implied yields)."""
@@ -93,6 +107,22 @@ class Instrument:
     projected_payments: tuple[ProjectedPayment, ...]
     description: str = ""
     accept_residual: bool = False  # the user accepts a schedule outside tolerance (method §8)
+    daily_portion_basis: DailyPortionBasis = DailyPortionBasis.CALENDAR_DAYS  # method §3
+
+
+@dataclass(frozen=True)
+class IssuerAccrual:
+    """One row of an issuer's published OID table (``issuer_accruals.csv``): the interest a
+    holder from issue accrues from the day after ``period_start`` through ``period_end``, per
+    unit of principal, as printed — ``decimals`` is how many decimals were printed, the
+    precision it is compared at (method §11)."""
+
+    instrument_id: str
+    period_start: date
+    period_end: date
+    accrued_per_unit: float
+    decimals: int
+    row: int = 0  # its row in the input, for messages
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from dateutil.relativedelta import relativedelta
 from cpdi.engine.daycount import VALID_FREQUENCIES, DayCount, year_fraction
 from cpdi.engine.schedule import AccrualSchedule
 from cpdi.model import (
-    ActualPayment, BasisAllocationMethod, ComparableYield, Holder, Instrument, Lot, PaymentKind,
+    ActualPayment, BasisAllocationMethod, ComparableYield, DailyPortionBasis, Holder, Instrument, Lot, PaymentKind,
     PaymentType, ProjectedPayment,
 )
 
@@ -44,11 +44,12 @@ def random_instrument(rng: random.Random, instrument_id: str, horizon_year: int 
     issue_price = unit * rng.choice((1.0, 1.0, rng.uniform(0.95, 1.0)))
     fixed_count = rng.randint(0, n - 1)
     coupon = unit * annual / frequency * rng.uniform(0.0, 1.6)
+    maturity = issue + relativedelta(months=step * n)
     while True:  # retry with smaller coupons until the closing payment repays most principal
         periods, aip, start = [], issue_price, issue
         for k in range(n):
             end = issue + relativedelta(months=step * (k + 1))
-            rate = annual * year_fraction(day_count, start, end, frequency)
+            rate = annual * year_fraction(day_count, start, end, frequency, maturity)
             interest = aip * rate
             if k < n - 1:
                 amount = coupon if k < fixed_count else coupon * rng.uniform(0.0, 2.0)
@@ -61,10 +62,13 @@ def random_instrument(rng: random.Random, instrument_id: str, horizon_year: int 
         if periods[-1].amount >= 0.5 * unit:
             break
         coupon *= 0.5
+    # about a quarter of the instruments spread their interest by day count (method §3)
+    basis = DailyPortionBasis.DAY_COUNT if rng.random() < 0.25 else DailyPortionBasis.CALENDAR_DAYS
     return Instrument(
         instrument_id, issue, periods[-1].period_end, issue_price, unit,
         ComparableYield(annual, day_count, frequency), tuple(periods),
         description=f"synthetic {frequency}x/yr {day_count.value}",
+        daily_portion_basis=basis,
     )
 
 
@@ -154,10 +158,12 @@ def write_csv_folder(portfolio: SyntheticPortfolio, folder: str | Path) -> Path:
 
     write("instruments.csv",
           ["instrument_id", "description", "issue_date", "maturity_date", "issue_price",
-           "unit_principal", "comparable_yield_pct", "frequency", "day_count"],
+           "unit_principal", "comparable_yield_pct", "frequency", "day_count",
+           "daily_portion_basis"],
           [(i.instrument_id, i.description, i.issue_date, i.maturity_date, repr(i.issue_price),
             repr(i.unit_principal), repr(i.comparable_yield.percent), i.comparable_yield.frequency,
-            i.comparable_yield.day_count.value) for i in portfolio.instruments.values()])
+            i.comparable_yield.day_count.value, i.daily_portion_basis.value)
+           for i in portfolio.instruments.values()])
     write("schedule.csv",
           ["instrument_id", "period_start", "period_end", "projected_payment", "payment_type"],
           [(i.instrument_id, p.period_start, p.period_end, repr(p.amount), p.payment_type.value)

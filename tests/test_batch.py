@@ -105,9 +105,13 @@ def test_resume_redoes_a_holder_whose_inputs_changed(tmp_path, synthetic_input):
     portfolio = load(synthetic_input)
     first = run_batch(portfolio, BatchOptions(2024, out, prepared=date(2025, 2, 1), workers=1, quiet=True))
     lots_by_holder, _ = batch.holders_in_year(portfolio, 2024)
-    holder_id = next(h for h in sorted(lots_by_holder)
-                     if (out / f"{h}_2024.xlsx").exists())
-    lot_id = lots_by_holder[holder_id][0].lot_id
+    def live_in_2024(lot):  # a lot still accruing in 2024, so its cost shows in the workbook
+        maturity = portfolio.instruments[lot.instrument_id].maturity_date
+        return maturity.year >= 2024 and (lot.disposition_date is None
+                                          or lot.disposition_date.year >= 2024)
+    holder_id, lot_id = next((h, lot.lot_id) for h in sorted(lots_by_holder)
+                             for lot in lots_by_holder[h]
+                             if (out / f"{h}_2024.xlsx").exists() and live_in_2024(lot))
     before = (out / f"{holder_id}_2024.xlsx").read_bytes()
 
     folder = tmp_path / "changed"

@@ -148,7 +148,12 @@ def test_only_files_the_manifest_names_are_removed(tmp_path):
 # -- 2. the manifest never claims a workbook it has not verified ------------------------------------
 def _change_half_the_holders(source: Path, target: Path) -> set[str]:
     shutil.copytree(source, target)
-    holders = sorted({r["holder_id"] for r in csv.DictReader((source / "lots.csv").open())})
+    maturity = {r["instrument_id"]: r["maturity_date"]
+                for r in csv.DictReader((source / "instruments.csv").open())}
+    # only holders with a lot still accruing in 2024: their 2024 workbook shows the cost
+    holders = sorted({r["holder_id"] for r in csv.DictReader((source / "lots.csv").open())
+                      if maturity[r["instrument_id"]] >= "2024"
+                      and (r["disposition_date"] or "9999") >= "2024"})
     changed = set(holders[::2])
     rewrite_csv(target / "lots.csv", change=lambda r: {**r, "cost_basis": repr(float(r["cost_basis"]) * 1.01)}
                 if r["holder_id"] in changed else r)

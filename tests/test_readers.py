@@ -385,7 +385,7 @@ INSTRUMENT_ERRORS = [
     ("frequency 3", {"frequency": "3"}, "frequency", "1, 2, 4 or 12 accrual periods per year"),
     ("frequency in words", {"frequency": "semiannual"}, "frequency", "1, 2, 4 or 12"),
     ("unknown day count", {"day_count": "ACT/366"}, "day_count",
-     "30/360, ACT/ACT, ACT/365F or ACT/360"),
+     "30/360, 30E/360, 30E/360 ISDA, ACT/ACT, ACT/ACT ISDA, ACT/365F or ACT/360"),
     ("accept_residual not yes/no", {"accept_residual": "maybe"}, "accept_residual", "yes or no"),
     ("blank maturity", {"maturity_date": ""}, "maturity_date", "is blank"),
     ("impossible date", {"issue_date": "2020-02-30"}, "issue_date", "no such day"),

@@ -23,11 +23,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from cpdi.engine.schedule import AccrualSchedule
 from cpdi.model import BasisAllocationMethod, Lot
 from cpdi.problems import CpdiError
+
+
+_ONE_DAY = timedelta(days=1)
 
 
 class AllocationError(CpdiError):
@@ -56,12 +59,20 @@ def basis_difference(schedule: AccrualSchedule, acquisition_date: date, units: f
 
 def _accruing_days(schedule: AccrualSchedule, acquisition_date: date):
     """(period index, held days) for every period with days from ``acquisition_date`` to
-    maturity (the remaining term), per method §2's day convention."""
+    maturity (the remaining term), per method §2's day convention.  The days are counted as
+    the instrument's daily portion basis counts them (method §3): calendar days, or their
+    day-count weight, so that ``per_day × weight`` is what the ledger allocates."""
     a = acquisition_date.toordinal()
     for index, period in enumerate(schedule.periods):
         start = period.period_start.toordinal()
         end = period.period_end.toordinal()
         if end < a:
+            continue
+        if period.weighting is not None:
+            held = period.held_weight(max(period.period_start + _ONE_DAY, acquisition_date),
+                                      period.period_end)
+            if held > 0:
+                yield index, held
             continue
         first = max(start + 1, a)
         yield index, end - first + 1
@@ -157,7 +168,7 @@ def _holder_track(schedule: AccrualSchedule, lot: Lot, units: float, holder_yiel
     accruals = {}
     for k, held in _accruing_days(schedule, lot.acquisition_date):
         period = schedule.periods[k]
-        accrual = basis * holder_yield * period.year_fraction * (held / period.days)
+        accrual = basis * holder_yield * period.year_fraction * (held / period.weight)
         accruals[k] = accrual
         basis += accrual - period.projected_payment * units
     return accruals, basis
@@ -175,7 +186,7 @@ def solve_holder_yield(schedule: AccrualSchedule, lot: Lot, units: float) -> flo
     steps = []
     for k, held in _accruing_days(schedule, lot.acquisition_date):
         period = schedule.periods[k]
-        steps.append((period.year_fraction * held / period.days, period.projected_payment * units))
+        steps.append((period.year_fraction * held / period.weight, period.projected_payment * units))
     if not steps or max(a for a, _ in steps) <= 0:
         raise AllocationError("no accrual period remains to allocate a holder yield over")
 

@@ -96,10 +96,17 @@ class HeldSegment:
     year: int
     first_day: date
     last_day: date
+    weight: float | None = None  # the days' weight under the daily portion basis (method §3)
 
     @property
     def days(self) -> int:
         return (self.last_day - self.first_day).days + 1
+
+    @property
+    def weighted_days(self) -> float:
+        """What the period's daily portion is multiplied by for these days: their calendar
+        days, or their day-count weight under the ``day_count`` basis (method §3)."""
+        return self.days if self.weight is None else self.weight
 
 
 def held_segments(periods, holding: HoldingPeriod, first_index: int = 0) -> list[HeldSegment]:
@@ -122,7 +129,8 @@ def held_segments(periods, holding: HoldingPeriod, first_index: int = 0) -> list
         while first <= last:
             year_end = date(first.year, 12, 31)
             piece_last = min(last, year_end)
-            segments.append(HeldSegment(index, first.year, first, piece_last))
+            weight = None if period.weighting is None else period.held_weight(first, piece_last)
+            segments.append(HeldSegment(index, first.year, first, piece_last, weight))
             if piece_last >= last:  # never step past 9999-12-31, the calendar's last day
                 break
             first = piece_last + one

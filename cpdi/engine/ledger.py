@@ -203,8 +203,9 @@ def lot_ledger(
     projected_received = defaultdict(float)
     cash = defaultdict(float)
     for seg in segments:  # daily portions (b)(3)(iii) and daily allocations (b)(9)(i)
-        accrued[seg.year] += schedule.periods[seg.period_index].daily_portion * seg.days * units
-        share = allocation.per_day[seg.period_index] * seg.days
+        weight = seg.weighted_days  # calendar days, or day-count days (method §3)
+        accrued[seg.year] += schedule.periods[seg.period_index].daily_portion * weight * units
+        share = allocation.per_day[seg.period_index] * weight
         if share:
             allocated[seg.year] += share
             pos, neg = _split(share)

@@ -18,6 +18,12 @@ projected payment is due on ``period_end_k``; the issue date accrues nothing::
        (accrues  end_1]  (accrues  end_2]
                        ^ payment 1 due  ^ payment 2 due    ^ final payment due
 
+How the period's interest is spread over its days is the instrument's ``daily_portion_basis``
+(method §3): ``calendar_days`` gives every day the same ratable portion ((b)(3)(iii));
+``day_count`` weighs each day by the day count, as issuers' OID tables do.  Either way a period
+has a *weight* — its calendar days, or its day-count days — and ``daily_portion`` is the
+interest per unit of weight; the interest of any run of days is ``daily_portion × their weight``.
+
 Everything is per unit of principal.  Dates are held as ordinals internally so that the holder
 ledger can ask for the interest between any two dates in O(log n).
 """
@@ -26,10 +32,27 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
-from cpdi.engine.daycount import year_fraction
-from cpdi.model import Instrument, PaymentType
+_ONE_DAY = timedelta(days=1)
+
+from cpdi.engine.daycount import DayCount, day_count_days, year_fraction
+from cpdi.model import DailyPortionBasis, Instrument, PaymentType
+
+
+@dataclass(frozen=True)
+class DayWeighting:
+    """The ``day_count`` daily portion basis of one instrument (method §3): the weight of a
+    run of days is what ``day_count`` counts for it (:func:`day_count_days`)."""
+
+    day_count: DayCount
+    frequency: int
+    termination: date  # the maturity date (30E/360 ISDA)
+
+    def through(self, period_start: date, period_end: date, day: date) -> float:
+        """Weight of the days ``period_start + 1 … day`` of the period."""
+        return day_count_days(self.day_count, period_start, period_end, day, self.frequency,
+                              self.termination)
 
 
 @dataclass(frozen=True)
@@ -48,6 +71,25 @@ class AccrualPeriod:
     projected_payment: float
     payment_type: PaymentType
     adjusted_issue_price_end: float  # AIP_{k-1} + interest − projected payment   (b)(7)(ii)
+    weight: float = 0.0  # the period's days as the daily portion basis counts them (method §3)
+    weighting: DayWeighting | None = None  # None: calendar days, every day weighs 1
+
+    def weight_through(self, day: date) -> float:
+        """Weight of the period's days up to and including ``day`` (clamped to the period)."""
+        if day <= self.period_start:
+            return 0
+        if day >= self.period_end:
+            return self.weight
+        if self.weighting is None:
+            return (day - self.period_start).days
+        return self.weighting.through(self.period_start, self.period_end, day)
+
+    def held_weight(self, first_day: date, last_day: date) -> float:
+        """Weight of the days ``first_day … last_day`` of this period: the number the daily
+        portion is multiplied by for a holder of those days ((b)(3)(iii); method §3)."""
+        if self.weighting is None:
+            return (min(last_day, self.period_end) - max(first_day, self.period_start + _ONE_DAY)).days + 1
+        return self.weight_through(last_day) - self.weight_through(first_day - _ONE_DAY)
 
 
 def accrual_periods(instrument: Instrument) -> tuple[AccrualPeriod, ...]:
@@ -59,13 +101,19 @@ def accrual_periods(instrument: Instrument) -> tuple[AccrualPeriod, ...]:
     """
     cy = instrument.comparable_yield
     aip = instrument.issue_price
+    weighting = None
+    if instrument.daily_portion_basis is DailyPortionBasis.DAY_COUNT:
+        weighting = DayWeighting(cy.day_count, cy.frequency, instrument.maturity_date)
     periods = []
     for number, pp in enumerate(instrument.projected_payments, start=1):
         days = (pp.period_end - pp.period_start).days
-        yf = year_fraction(cy.day_count, pp.period_start, pp.period_end, cy.frequency)
+        yf = year_fraction(cy.day_count, pp.period_start, pp.period_end, cy.frequency,
+                           instrument.maturity_date)
         rate = cy.annual_rate * yf  # method §2: r_k = yield × year_fraction
         interest = aip * rate
         end = aip + interest - pp.amount
+        weight = days if weighting is None else weighting.through(
+            pp.period_start, pp.period_end, pp.period_end)
         periods.append(
             AccrualPeriod(
                 number=number,
@@ -76,10 +124,12 @@ def accrual_periods(instrument: Instrument) -> tuple[AccrualPeriod, ...]:
                 rate=rate,
                 adjusted_issue_price_start=aip,
                 interest=interest,
-                daily_portion=interest / days if days > 0 else 0.0,
+                daily_portion=interest / weight if weight > 0 else 0.0,
                 projected_payment=pp.amount,
                 payment_type=pp.payment_type,
                 adjusted_issue_price_end=end,
+                weight=weight,
+                weighting=weighting,
             )
         )
         aip = end
@@ -101,6 +151,7 @@ class AccrualSchedule:
         self._starts = [p.period_start.toordinal() for p in self.periods]
         self._ends = [p.period_end.toordinal() for p in self.periods]
         self._daily = [p.daily_portion for p in self.periods]
+        self._weighted = any(p.weighting is not None for p in self.periods)
         cumulative = [0.0]
         for p in self.periods:
             cumulative.append(cumulative[-1] + p.interest)
@@ -129,6 +180,10 @@ class AccrualSchedule:
         k = bisect.bisect_left(self._ends, last)
         if k >= len(self._ends):
             return self._interest_through[-1]
+        if self._weighted:  # method §3: the day-count weight of the period's days to ``last``
+            period = self.periods[k]
+            return self._interest_through[k] + self._daily[k] * period.weight_through(
+                date.fromordinal(last))
         days_in = max(0, last - self._starts[k])
         return self._interest_through[k] + self._daily[k] * days_in
 

@@ -188,7 +188,8 @@ def schedule_term_problems(instrument: Instrument) -> list[str]:
         if pp.period_end <= pp.period_start:
             continue
         try:
-            yf = year_fraction(cy.day_count, pp.period_start, pp.period_end, cy.frequency)
+            yf = year_fraction(cy.day_count, pp.period_start, pp.period_end, cy.frequency,
+                               instrument.maturity_date)
         except DayCountError as error:
             calendar.append(f"{where}: {error}; check the period dates or the day_count")
             continue
@@ -244,7 +245,8 @@ def schedule_figure_problems(schedule: AccrualSchedule, pv: float) -> list[str]:
 def _year_fractions(instrument: Instrument) -> list[float]:
     cy = instrument.comparable_yield
     return [
-        year_fraction(cy.day_count, pp.period_start, pp.period_end, cy.frequency)
+        year_fraction(cy.day_count, pp.period_start, pp.period_end, cy.frequency,
+                      instrument.maturity_date)
         for pp in instrument.projected_payments
     ]
 

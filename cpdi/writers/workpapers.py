@@ -44,7 +44,7 @@ from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
 from cpdi import __version__
 from cpdi.engine.holding import Ending
 from cpdi.engine.ledger import LotLedger, LotYear, contingent_payment_remains
-from cpdi.model import Holder
+from cpdi.model import DailyPortionBasis, Holder
 from cpdi.problems import CpdiError, Problem
 from cpdi.writers.atomic import atomic_path, atomic_text
 from cpdi.writers.privacy import (  # noqa: F401  (mask_tin, _TIN_SHAPED: re-exported)
@@ -506,6 +506,11 @@ SUMMARY_KINDS = {
 KV_LABEL, KV_VALUE, KV_PARAGRAPH, KV_NOTE = 0, 6, 7, 9
 
 
+def _weight_format(st, weight: float):
+    """Whole days print as days; an ACT/ACT day-count weight (method §3) shows its decimals."""
+    return st.input["integer"] if float(weight).is_integer() else st.input["per_unit"]
+
+
 # -- instrument sheet -----------------------------------------------------------------------------
 @dataclass
 class _InstrumentCells:
@@ -556,6 +561,11 @@ def _instrument_sheet(wb: _Workbook, book) -> _InstrumentCells:
     term("comparable_yield", sheet.number, cy.annual_rate, st.input["percent"])
     term("frequency", sheet.number, cy.frequency, st.input["integer"])
     term("day_count", sheet.text, cy.day_count.value, st.text_input)
+    if instrument.daily_portion_basis is not DailyPortionBasis.CALENDAR_DAYS:
+        # only shown when it departs from the default, so that "days" reads right (method §3)
+        term("daily_portion_basis", sheet.text,
+             f"{instrument.daily_portion_basis.value}: the days columns are {cy.day_count.value} days",
+             st.text_input)
     actuals = book.actuals
     if actuals.call_date is not None:
         term("call_date", sheet.date, actuals.call_date, st.input["date"])
@@ -618,7 +628,7 @@ def _instrument_sheet(wb: _Workbook, book) -> _InstrumentCells:
         sheet.number(r, c["period"], p.number, st.input["integer"])
         sheet.date(r, c["period_start"], p.period_start, st.input["date"])
         sheet.date(r, c["period_end"], p.period_end, st.input["date"])
-        sheet.number(r, c["days"], p.days, st.input["integer"])
+        sheet.number(r, c["days"], p.weight, _weight_format(st, p.weight))
         sheet.number(r, c["year_fraction"], p.year_fraction, st.input["year_fraction"])
         sheet.number(r, c["rate"], p.rate, st.input["rate"])
         start = issue_price_ref if index == 0 else _cell(r - 1, c["aip_end"])
@@ -768,15 +778,15 @@ def _lot_sheet(wb: _Workbook, ledger: LotLedger, row: LotYear, book, inst: _Inst
         sheet.date(r, c["period_end"], p.period_end, st.input["date"])
         sheet.date(r, c["held_from"], seg.first_day, st.input["date"])
         sheet.date(r, c["held_through"], seg.last_day, st.input["date"])
-        sheet.number(r, c["days"], seg.days, st.input["integer"])
+        sheet.number(r, c["days"], seg.weighted_days, _weight_format(st, seg.weighted_days))
         sheet.formula(r, c["daily_portion"], inst.daily_portion[seg.period_index], p.daily_portion, per_unit)
         days, daily = _cell(r, c["days"]), _cell(r, c["daily_portion"])
-        accrued = p.daily_portion * seg.days * units
+        accrued = p.daily_portion * seg.weighted_days * units
         accrued_values.append(accrued)
         sheet.formula(r, c["accrued"], f"{days}*{daily}*{units_ref}", accrued, money)
         per_day = ledger.allocation.per_day[seg.period_index]
         sheet.number(r, c["allocation_per_day"], per_day, st.input["per_unit"])
-        share = per_day * seg.days
+        share = per_day * seg.weighted_days
         alloc_values.append(share)
         sheet.formula(r, c["allocation"], f"{days}*{_cell(r, c['allocation_per_day'])}", share, money)
         alloc = _cell(r, c["allocation"])
@@ -795,7 +805,7 @@ def _lot_sheet(wb: _Workbook, ledger: LotLedger, row: LotYear, book, inst: _Inst
                              fmt or st.total["money"])
 
     sheet.text(r, 0, t.line("total", year), st.bold)
-    column_total(seg_first, seg_last, c["days"], [s.days for s in segments], st.total["integer"])
+    column_total(seg_first, seg_last, c["days"], [s.weighted_days for s in segments], st.total["integer"])
     accrued_total = column_total(seg_first, seg_last, c["accrued"], accrued_values)
     alloc_total = column_total(seg_first, seg_last, c["allocation"], alloc_values)
     alloc_pos_total = column_total(seg_first, seg_last, c["allocation_positive"],
@@ -1086,8 +1096,8 @@ def _check_lot(row: LotYear, ledger, segments, payments, point_values, book, uni
     insist it lands on the engine's ledger row: a workpaper that does not tie out is never
     written."""
     periods = book.schedule.periods
-    accrued = sum(periods[s.period_index].daily_portion * s.days * units for s in segments)
-    allocations = [ledger.allocation.per_day[s.period_index] * s.days for s in segments]
+    accrued = sum(periods[s.period_index].daily_portion * s.weighted_days * units for s in segments)
+    allocations = [ledger.allocation.per_day[s.period_index] * s.weighted_days for s in segments]
     adjustments = []
     reduces = 0.0
     for payment in payments:
