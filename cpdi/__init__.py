@@ -9,6 +9,8 @@ The Python API (see ``cpdi.api``)::
     portfolio.problems                                    # every input problem (never raised)
     cpdi.validate(portfolio)                              # method §8 per instrument
     cpdi.schedule_frame(portfolio, "02687QCD8")           # per-period accrual table
+    cpdi.build_schedule("N1", "2024-03-15", "2027-03-15", 2, single_payment=1142.83)  # a schedule
+    cpdi.issuer_table_searches(portfolio)                 # the issuer's OID table (method §11)
     cpdi.compute(portfolio, through_year=2025).frame()    # the results ledger
     cpdi.workpapers(portfolio, 2025, "out/")              # the year-end batch
 """
@@ -16,7 +18,7 @@ The Python API (see ``cpdi.api``)::
 __version__ = "0.2.0"
 
 _API = {"load", "load_example", "validate", "schedule_frame", "calendar_year_frame", "compute",
-        "ledger_frame", "workpapers"}
+        "ledger_frame", "workpapers", "build_schedule", "issuer_table_searches"}
 
 
 def __getattr__(name):  # lazy, so the engine imports without pandas

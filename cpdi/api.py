@@ -140,7 +140,7 @@ def validate(
 SCHEDULE_COLUMNS = (
     "period", "period_start", "period_end", "days", "year_fraction", "rate",
     "adjusted_issue_price_start", "interest", "daily_portion", "projected_payment",
-    "payment_type", "adjusted_issue_price_end",
+    "payment_type", "adjusted_issue_price_end", "daily_portion_days",
 )
 
 
@@ -167,7 +167,7 @@ def schedule_frame(portfolio_or_instrument, instrument_id: str | None = None) ->
         (
             p.number, p.period_start, p.period_end, p.days, p.year_fraction, p.rate,
             p.adjusted_issue_price_start, p.interest, p.daily_portion, p.projected_payment,
-            p.payment_type.value, p.adjusted_issue_price_end,
+            p.payment_type.value, p.adjusted_issue_price_end, p.weight,
         )
         for p in schedule.periods
     ]
@@ -423,6 +423,53 @@ def compute(
 
 
 # -- plausibility and counts ------------------------------------------------------------------
+def issuer_table_searches(portfolio: Portfolio) -> dict:
+    """For every usable instrument with rows in ``issuer_accruals``: its
+    :class:`cpdi.engine.issuer_table.ConventionSearch` — the issuer's OID table against cpdi's
+    figures and the conventions that reproduce it (method §11).  An instrument whose schedule
+    cannot be built (method §8 structural problems) is left out: validate reports that."""
+    from cpdi.engine.issuer_table import find_convention
+
+    searches = {}
+    for iid in sorted(portfolio.issuer_accruals):
+        instrument = portfolio.instruments.get(iid)
+        if instrument is None:
+            continue
+        if not validate_schedule(instrument, DEFAULT_TOLERANCE_PER_1000, None).structurally_valid:
+            continue
+        searches[iid] = find_convention(instrument, portfolio.issuer_accruals[iid])
+    return searches
+
+
+def issuer_table_problem(portfolio: Portfolio, search) -> Problem | None:
+    """A problem when cpdi's figures differ from the issuer's table at the printed decimals,
+    naming the conventions that reproduce it and where to set them (method §11)."""
+    if search.entered_agrees:
+        return None
+    instrument = search.instrument
+    iid = instrument.instrument_id
+    best = search.best
+    differing = len(search.entered.disagreeing)
+    message = (f"instrument {iid}: {differing} of {len(search.entered.rows)} row(s) of the issuer's "
+               "OID table differ from cpdi's figures at the printed decimals")
+    row = portfolio.instrument_rows.get(iid)
+    where = portfolio.file_names.get("instruments", "instruments.csv") + (f" row {row}" if row else "")
+    if best.agrees and best is not search.entered:
+        message += f"; the table is reproduced with {best.convention.describe(instrument)}"
+        fix = f"set those in {where}, if the issuer's document supports them"
+        if best.convention.periods:
+            fix = (f"rebuild the schedule on those accrual periods (cpdi build-schedule) and set "
+                   f"the rest in {where}, if the issuer's document supports them")
+    elif best is not search.entered:
+        message += (f"; closest is {best.convention.describe(instrument)}, with "
+                    f"{len(best.disagreeing)} row(s) still differing")
+        fix = "compare the rows cpdi validate lists with the issuer's document"
+    else:
+        fix = "compare the rows cpdi validate lists with the issuer's document"
+    return Problem(portfolio.file_names.get("issuer_accruals", "issuer_accruals.csv"), None, None,
+                   message, fix, instrument_id=iid)
+
+
 def schedule_hint(report: ScheduleValidation) -> str:
     """The likely mistake behind a schedule that fails validation, in words ("" if none is
     recognised); see :mod:`cpdi.engine.plausibility`."""
@@ -475,3 +522,179 @@ def workpapers(
         prepared=prepared, workers=workers, resume=resume, quiet=quiet,
         tolerance_per_1000=tolerance_per_1000, accept_residual=tuple(accept_residual),
     ))
+
+
+# -- building a schedule from the terms (method §2, "How cpdi builds the grid") ----------------
+BUILT_SCHEDULE_COLUMNS = ("instrument_id", "period_start", "period_end", "projected_payment",
+                          "payment_type")
+"""The columns of a built schedule: those of schedule.csv (docs/formats.md)."""
+
+
+class BuiltSchedule(list):
+    """The rows :func:`build_schedule` returns — a list of schedule.csv rows (dicts keyed by
+    :data:`BUILT_SCHEDULE_COLUMNS`; dates as ``date``, amounts as unrounded ``float``,
+    ``payment_type`` as ``"fixed"`` / ``"contingent"``) — with what the caller should be told:
+    ``notes`` (a solved single payment, a maturity moved by the business-day rule),
+    ``single_payment`` (the solved payment, or ``None``) and ``maturity_date`` (the last period
+    end, which instruments.csv's maturity_date must equal)."""
+
+    def __init__(self, rows=(), notes=(), single_payment: float | None = None,
+                 maturity_date: date | None = None):
+        super().__init__(rows)
+        self.notes: list[str] = list(notes)
+        self.single_payment = single_payment
+        self.maturity_date = maturity_date
+
+
+def _build_date(value, term: str) -> date:
+    from datetime import datetime
+
+    from cpdi.engine.schedule_builder import ScheduleBuildError
+
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ScheduleBuildError(f"{term} {value!r} is not a date: write it as YYYY-MM-DD", term)
+
+
+def _build_choice(value, kind, term: str):
+    from cpdi.engine.schedule_builder import ScheduleBuildError
+
+    if isinstance(value, kind):
+        return value
+    try:
+        return kind(str(value).strip().lower().replace("-", "_").replace(" ", "_"))
+    except ValueError:
+        raise ScheduleBuildError(
+            f"{term} {value!r}: use one of {', '.join(k.value for k in kind)}", term) from None
+
+
+def _build_number(value, term: str, low: float, high: float, low_open: bool = True) -> float:
+    from cpdi.engine.schedule_builder import ScheduleBuildError
+
+    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+    if ok:
+        ok = (value > low if low_open else value >= low) and value <= high
+    if not ok:
+        bound = f"above {low:g}" if low_open else f"from {low:g}"
+        raise ScheduleBuildError(f"{term} {value!r} must be a number {bound} up to {high:g}", term)
+    return float(value)
+
+
+def build_schedule(
+    instrument_id: str,
+    issue_date,
+    maturity_date,
+    frequency: int,
+    *,
+    anchor="maturity",
+    stub=None,
+    payment_dates=(),
+    business_day="none",
+    calendar: str = "us",
+    holidays=(),
+    amounts=None,
+    single_payment: float | None = None,
+    fixed_count: int = 0,
+    issue_price: float | None = None,
+    comparable_yield_pct: float | None = None,
+    day_count=None,
+) -> BuiltSchedule:
+    """A projected payment schedule built from the note's terms (method §2, "How cpdi builds
+    the grid"): the accrual periods from ``issue_date`` to ``maturity_date`` at ``frequency``
+    periods a year (``anchor``, ``stub``, ``payment_dates``, ``business_day``, ``calendar``
+    and ``holidays`` as :class:`cpdi.engine.schedule_builder.AccrualGrid` takes them, by value
+    or by name), with ``amounts`` (one per period, per unit of principal) or ``single_payment``
+    (zero before maturity, then that amount); the first ``fixed_count`` payments are fixed.
+
+    With neither ``amounts`` nor ``single_payment``, ``issue_price``, ``comparable_yield_pct``
+    (5.46 for 5.46%) and ``day_count`` solve the single payment at maturity that produces the
+    comparable yield (:func:`~cpdi.engine.schedule_builder.single_payment_for_yield`), and the
+    result's ``notes`` say so.  Returns a :class:`BuiltSchedule` (a list of schedule.csv rows).
+    Raises :class:`~cpdi.engine.schedule_builder.ScheduleBuildError` (a ``ValueError``; its
+    ``term`` names the argument to fix) for terms no schedule can be built from."""
+    from cpdi.engine.business_days import BusinessDayError, _check_calendar
+    from cpdi.engine.daycount import DayCount
+    from cpdi.engine.schedule_builder import (
+        AccrualGrid, Anchor, BusinessDay, ScheduleBuildError, Stub, accrual_period_dates,
+        projected_schedule, single_payment_for_yield,
+    )
+    from cpdi.model import ComparableYield
+
+    if not isinstance(instrument_id, str) or not instrument_id.strip():
+        raise ScheduleBuildError("instrument_id must be a non-blank id", "instrument_id")
+    try:
+        calendar = _check_calendar(calendar)
+    except BusinessDayError as error:
+        raise ScheduleBuildError(str(error), "calendar") from None
+    if isinstance(payment_dates, (str, date)):
+        payment_dates = [payment_dates]
+    if isinstance(holidays, (str, date)):
+        holidays = [holidays]
+    grid = AccrualGrid(
+        issue_date=_build_date(issue_date, "issue_date"),
+        maturity_date=_build_date(maturity_date, "maturity_date"),
+        frequency=frequency,
+        anchor=_build_choice(anchor, Anchor, "anchor"),
+        stub=None if stub is None else _build_choice(stub, Stub, "stub"),
+        payment_dates=tuple(_build_date(d, "payment_dates") for d in payment_dates),
+        business_day=_build_choice(business_day, BusinessDay, "business_day"),
+        holidays=frozenset(_build_date(d, "holidays") for d in holidays),
+        calendar=calendar,
+    )
+    dates = accrual_period_dates(grid)
+    solve_terms = {"issue_price": issue_price, "comparable_yield_pct": comparable_yield_pct,
+                   "day_count": day_count}
+    notes = []
+    solved = None
+    if amounts is not None or single_payment is not None:
+        given = [name for name, value in solve_terms.items() if value is not None]
+        if given:
+            raise ScheduleBuildError(
+                f"{', '.join(given)} solve the single payment at maturity: give them without "
+                "amounts or single_payment", given[0])
+        payments = projected_schedule(dates, amounts, single_payment, fixed_count)
+    else:
+        missing = [name for name, value in solve_terms.items() if value is None]
+        if missing:
+            raise ScheduleBuildError(
+                "give amounts (one per period), single_payment, or issue_price, "
+                f"comparable_yield_pct and day_count to solve the single payment (missing: "
+                f"{', '.join(missing)})", "amounts")
+        price = _build_number(issue_price, "issue_price", 0.0, 1e15)
+        pct = _build_number(comparable_yield_pct, "comparable_yield_pct", -100.0, 100.0)
+        try:
+            convention = day_count if isinstance(day_count, DayCount) else DayCount.parse(day_count)
+        except ValueError as error:
+            raise ScheduleBuildError(str(error), "day_count") from None
+        cy = ComparableYield(pct / 100.0, convention, grid.frequency)
+        solved = single_payment_for_yield(price, cy, dates)
+        payments = projected_schedule(dates, single_payment=solved, fixed_count=fixed_count)
+        notes.append(
+            f"single payment solved: {solved:.10f} due {dates[-1][1].isoformat()} makes the "
+            f"schedule produce the comparable yield of {pct:g}% ({convention.value}, "
+            f"{grid.frequency} period(s) a year) from the issue price {price:g}: final adjusted "
+            "issue price 0 ((b)(4)(ii)(C)); nothing is projected before maturity")
+        if 0 < abs(pct) < 1:  # the slip method §8 names: a yield typed as a fraction
+            notes.append(
+                f"comparable_yield_pct {pct:g} is under 1 percent: if it was typed as a "
+                f"fraction, {pct * 100:g} was meant (5.46 for 5.46%)")
+    end = dates[-1][1]
+    if end != grid.maturity_date:
+        notes.append(
+            f"maturity {grid.maturity_date.isoformat()} is not a business day: the "
+            f"{grid.business_day.value} rule moves it to {end.isoformat()}; write "
+            f"{end.isoformat()} as the instrument's maturity_date (the last period must end on it)")
+    rows = [
+        {"instrument_id": instrument_id, "period_start": p.period_start,
+         "period_end": p.period_end, "projected_payment": p.amount,
+         "payment_type": p.payment_type.value}
+        for p in payments
+    ]
+    return BuiltSchedule(rows, notes, solved, end)

@@ -138,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
 
+    _add_build_schedule(commands)
+
     return parser
 
 
@@ -382,6 +384,14 @@ def cmd_validate(args) -> int:
         if hint:
             print(f"  hint: {hint}")
     problems = list(portfolio.problems)
+    for search in api.issuer_table_searches(portfolio).values():  # method §11
+        from cpdi.engine.issuer_table import describe_search
+
+        for line in describe_search(search):
+            print(line)
+        problem = api.issuer_table_problem(portfolio, search)
+        if problem is not None:
+            problems.append(problem)
     lots_checked = 0
     if portfolio.lots:
         result = api.compute(portfolio, through_year, books=books)
@@ -529,12 +539,294 @@ def cmd_init(args) -> int:
     return EXIT_OK
 
 
+# -- build-schedule: a projected payment schedule from the note's terms (method §2) -----------
+def _frequency(text: str) -> int:
+    """Accrual periods per year: 1, 2, 4 or 12."""
+    if text.strip() not in ("1", "2", "4", "12"):
+        raise argparse.ArgumentTypeError(
+            f"frequency {text!r}: accrual periods per year must be 1, 2, 4 or 12")
+    return int(text)
+
+
+def _date_list(text: str) -> tuple[date, ...]:
+    """Dates written YYYY-MM-DD, separated by commas (the offending one named)."""
+    days = []
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        try:
+            days.append(_iso_date(part.strip()))
+        except argparse.ArgumentTypeError as error:
+            raise argparse.ArgumentTypeError(f"payment date {error}") from None
+    if not days:
+        raise argparse.ArgumentTypeError("no dates listed: write D1,D2,... as YYYY-MM-DD")
+    return tuple(days)
+
+
+def _count(text: str) -> int:
+    if not re.fullmatch(r"[0-9]+", text.strip()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of payments: give 0 or more")
+    return int(text)
+
+
+def _plain_number(text: str) -> float:
+    value = float(text) if _DECIMAL.fullmatch(text.strip()) else math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a plain number (e.g. 1000 or 5.46)")
+    return value + 0.0
+
+
+def _add_build_schedule(commands) -> None:
+    p = commands.add_parser(
+        "build-schedule", help="build a schedule.csv (accrual periods and projected payments) "
+        "from the note's terms (method §2)")
+    p.add_argument("--id", required=True, metavar="ID", help="the instrument id (CUSIP/ISIN)")
+    p.add_argument("--issue-date", required=True, type=_iso_date, metavar="YYYY-MM-DD")
+    p.add_argument("--maturity-date", required=True, type=_iso_date, metavar="YYYY-MM-DD")
+    p.add_argument("--frequency", required=True, type=_frequency, metavar="N",
+                   help="accrual periods per year: 1, 2, 4 or 12")
+    p.add_argument("--anchor", choices=("issue", "maturity", "calendar", "dates"),
+                   help="roll the periods from maturity (default), from issue, on calendar "
+                   "period ends, or take --payment-dates")
+    p.add_argument("--stub", choices=("short_first", "long_first", "short_last", "long_last"),
+                   help="default: short_first from maturity, short_last from issue")
+    p.add_argument("--payment-dates", type=_date_list, default=(), metavar="D1,D2,...",
+                   help="the period end dates (implies --anchor dates); maturity is added")
+    p.add_argument("--business-day", default="none",
+                   choices=("none", "following", "modified_following", "preceding"),
+                   help="move period ends that are not business days (default none: as "
+                   "issuers' CPDI tables)")
+    p.add_argument("--calendar", default="us", choices=("us", "none"),
+                   help="holidays of --business-day: us (Federal Reserve, default) or none "
+                   "(weekends only)")
+    p.add_argument("--holidays", metavar="FILE",
+                   help="extra holidays, one YYYY-MM-DD per line")
+    p.add_argument("--fixed", type=_count, default=0, metavar="N",
+                   help="the first N payments are fixed (default 0: all contingent)")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--amounts", metavar="FILE.csv",
+                      help="a CSV with a projected_payment column (optionally period_end): one "
+                      "row per period")
+    what.add_argument("--single-payment", type=_plain_number, metavar="X",
+                      help="zero before maturity, then X at maturity (per unit of principal)")
+    what.add_argument("--solve-single-payment", action="store_true",
+                      help="solve the single payment at maturity that produces the comparable "
+                      "yield (needs --issue-price, --comparable-yield-pct, --day-count)")
+    p.add_argument("--issue-price", type=_plain_number, metavar="P",
+                   help="per unit of principal (with --solve-single-payment)")
+    p.add_argument("--comparable-yield-pct", type=_plain_number, metavar="Y",
+                   help="5.46 for 5.46%% (with --solve-single-payment)")
+    p.add_argument("--day-count", metavar="DC", help="e.g. 30/360 (with --solve-single-payment)")
+    p.add_argument("--out", metavar="schedule.csv", help="the CSV to write; default: print it")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+_BUILD_OPTIONS = {
+    "issue_date": "--issue-date", "maturity_date": "--maturity-date",
+    "frequency": "--frequency", "anchor": "--anchor", "stub": "--stub",
+    "payment_dates": "--payment-dates", "business_day": "--business-day",
+    "calendar": "--calendar", "holidays": "--holidays", "fixed_count": "--fixed",
+    "amounts": "--amounts", "single_payment": "--single-payment",
+    "issue_price": "--issue-price", "comparable_yield_pct": "--comparable-yield-pct",
+    "day_count": "--day-count", "instrument_id": "--id",
+}
+
+
+def _build_out(path: str, inputs: list[str]) -> Path:
+    """``--out`` of build-schedule: a .csv file in a folder that exists, never a folder and
+    never one of the command's input files (a usage error otherwise)."""
+    target = Path(path)
+    if target.is_dir() or path.endswith(("/", "\\")):
+        raise UsageError(f"--out {path} is a folder; the schedule is one file: name the file, "
+                         f"e.g. {target / 'schedule.csv'}")
+    if target.suffix.lower() != ".csv":
+        raise UsageError(f"--out {path}: the schedule is written as .csv; name the file with "
+                         "that extension")
+    if not target.parent.exists():
+        raise UsageError(f"--out {path}: the folder {target.parent} does not exist")
+    for source in inputs:
+        try:
+            same = target.exists() and Path(source).exists() and (
+                target.resolve() == Path(source).resolve())
+        except OSError:
+            same = False
+        if same:
+            raise UsageError(f"--out {target} would overwrite the input {source}; write it "
+                             "somewhere else")
+    return target
+
+
+def _records(path: str) -> list[list[str]]:
+    """The CSV records of an input file of build-schedule (encodings as the readers take them);
+    :class:`InputError` naming the file when it cannot be read."""
+    from cpdi.readers.tables import _csv_records, _Unreadable
+
+    source = Path(path)
+    if not source.is_file():
+        raise InputError([Problem(path, None, None, "no such file",
+                                  "give the path of a CSV file")])
+    try:
+        return _csv_records(source, path)
+    except _Unreadable as error:
+        raise InputError([error.problem]) from None
+
+
+def _blank(record: list[str]) -> bool:
+    return not any(cell.strip() for cell in record)
+
+
+def _read_holidays(path: str) -> list[date]:
+    """``--holidays FILE``: one date a line (the first cell of a CSV line); blank lines, lines
+    starting with ``#`` and a first line ``date`` are skipped."""
+    days, problems = [], []
+    for number, record in enumerate(_records(path), start=1):
+        text = record[0].strip() if record else ""
+        if _blank(record) or text.startswith("#") or (
+                not days and not problems and text.lower() in ("date", "holiday", "holidays")):
+            continue
+        try:
+            days.append(_iso_date(text))
+        except argparse.ArgumentTypeError as error:
+            problems.append(Problem(path, number, None, str(error),
+                                    "write one holiday a line as YYYY-MM-DD"))
+    if problems:
+        raise InputError(problems)
+    return days
+
+
+def _read_amounts(path: str) -> tuple[list[float], list[tuple[int, date | None]]]:
+    """``--amounts FILE.csv``: the ``projected_payment`` of each row, and each row's number
+    with its ``period_end`` (if the column is there and the cell filled) to check against the
+    built periods."""
+    from cpdi.readers.tables import header_key
+
+    records = _records(path)
+    rows = [(number, record) for number, record in enumerate(records, start=1)
+            if not _blank(record)]
+    if not rows:
+        raise InputError([Problem(path, None, None, "is empty: no header row",
+                                  "give a header projected_payment and one row per period")])
+    header_row, header = rows[0]
+    keys = [header_key(cell) for cell in header]
+    if "projected_payment" not in keys:
+        raise InputError([Problem(path, header_row, "projected_payment", "no projected_payment "
+                                  "column", "add a header projected_payment (one row per period)")])
+    amount_at = keys.index("projected_payment")
+    end_at = keys.index("period_end") if "period_end" in keys else None
+    amounts, checks, problems = [], [], []
+    thousands = re.compile(r"[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?")
+    for number, record in rows[1:]:
+        cell = record[amount_at].strip() if amount_at < len(record) else ""
+        text = cell.replace(",", "") if thousands.fullmatch(cell) else cell
+        if not _DECIMAL.fullmatch(text) or not math.isfinite(float(text)):
+            problems.append(Problem(path, number, "projected_payment",
+                                    f"{cell!r} is not a plain number",
+                                    "write the amount per unit of principal, e.g. 1040.2578"))
+            continue
+        if float(text) < 0:
+            problems.append(Problem(path, number, "projected_payment",
+                                    f"{cell} is negative: the issuer pays the holder",
+                                    "write the projected amount, 0 or more"))
+            continue
+        end = None
+        end_text = record[end_at].strip() if end_at is not None and end_at < len(record) else ""
+        if end_text:
+            try:
+                end = _iso_date(end_text)
+            except argparse.ArgumentTypeError as error:
+                problems.append(Problem(path, number, "period_end", str(error),
+                                        "write the date as YYYY-MM-DD, or leave it blank"))
+                continue
+        amounts.append(float(text) + 0.0)
+        checks.append((number, end))
+    if problems:
+        raise InputError(problems)
+    return amounts, checks
+
+
+def cmd_build_schedule(args) -> int:
+    """A schedule.csv built from the note's terms: the accrual periods (method §2, "How cpdi
+    builds the grid") and the projected amounts, or a single payment at maturity (given, or
+    solved to produce the comparable yield)."""
+    import csv
+
+    from cpdi import api
+    from cpdi.engine.schedule_builder import ScheduleBuildError
+    from cpdi.writers.atomic import atomic_text, remove_leftover_parts
+    from cpdi.writers.privacy import csv_safe
+    from cpdi.writers.schedule import _cell
+
+    inputs = [p for p in (args.amounts, args.holidays) if p]
+    target = _build_out(args.out, inputs) if args.out else None
+    solve = {"--issue-price": args.issue_price, "--comparable-yield-pct": args.comparable_yield_pct,
+             "--day-count": args.day_count}
+    if args.solve_single_payment:
+        missing = [option for option, value in solve.items() if value is None]
+        if missing:
+            raise UsageError(f"--solve-single-payment needs {', '.join(missing)}")
+    elif any(value is not None for value in solve.values()):
+        given = [option for option, value in solve.items() if value is not None]
+        raise UsageError(f"{', '.join(given)}: only with --solve-single-payment")
+    if args.payment_dates and args.anchor not in (None, "dates"):
+        raise UsageError(f"--payment-dates lists the period ends, but --anchor is {args.anchor}: "
+                         "use --anchor dates (or leave --anchor out)")
+    anchor = args.anchor or ("dates" if args.payment_dates else "maturity")
+    holidays = _read_holidays(args.holidays) if args.holidays else []
+    amounts, checks = _read_amounts(args.amounts) if args.amounts else (None, [])
+    try:
+        rows = api.build_schedule(
+            args.id, args.issue_date, args.maturity_date, args.frequency, anchor=anchor,
+            stub=args.stub, payment_dates=args.payment_dates, business_day=args.business_day,
+            calendar=args.calendar, holidays=holidays, amounts=amounts,
+            single_payment=args.single_payment, fixed_count=args.fixed,
+            issue_price=args.issue_price, comparable_yield_pct=args.comparable_yield_pct,
+            day_count=args.day_count,
+        )
+    except ScheduleBuildError as error:
+        if error.term == "amounts" and args.amounts:
+            raise InputError([Problem(args.amounts, None, "projected_payment", str(error),
+                                      "give one row per built period, in order")]) from None
+        option = _BUILD_OPTIONS.get(error.term or "")
+        raise UsageError(f"{option}: {error}" if option else str(error)) from None
+    problems = [
+        Problem(args.amounts, number, "period_end",
+                f"{end.isoformat()}, but built period {k} ends {row['period_end'].isoformat()}",
+                "check the terms (--anchor, --stub, --business-day) or the file's dates")
+        for k, ((number, end), row) in enumerate(zip(checks, rows), start=1)
+        if end is not None and end != row["period_end"]
+    ]
+    if problems:
+        raise InputError(problems)
+
+    def write(handle) -> None:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(api.BUILT_SCHEDULE_COLUMNS)
+        for row in rows:
+            writer.writerow([csv_safe(row["instrument_id"]), row["period_start"].isoformat(),
+                             row["period_end"].isoformat(), _cell(row["projected_payment"]),
+                             csv_safe(row["payment_type"])])
+
+    if target is None:
+        write(sys.stdout)
+        for note in rows.notes:
+            print(_masked(f"note: {note}"), file=sys.stderr)
+        return EXIT_OK
+    remove_leftover_parts(target.parent, target.name)  # of a killed earlier run, if any
+    with atomic_text(target) as handle:
+        write(handle)
+    print(_masked(f"wrote {len(rows)} period(s) of {args.id} to {target}"))
+    for note in rows.notes:
+        print(_masked(f"note: {note}"))
+    return EXIT_OK
+
+
 COMMANDS = {
     "validate": cmd_validate,
     "schedule": cmd_schedule,
     "compute": cmd_compute,
     "workpapers": cmd_workpapers,
     "init": cmd_init,
+    "build-schedule": cmd_build_schedule,
 }
 
 

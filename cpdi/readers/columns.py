@@ -66,8 +66,10 @@ INSTRUMENTS: tuple[Column, ...] = (
         "day_count",
         "choice",
         True,
-        "`30/360`, `ACT/ACT`, `ACT/365F` or `ACT/360`",
-        choices=("30/360", "ACT/ACT", "ACT/365F", "ACT/360"),
+        "`30/360`, `30E/360`, `30E/360 ISDA`, `ACT/ACT` (ICMA), `ACT/ACT ISDA`, `ACT/365F` or "
+        "`ACT/360` (method §2); `ACT/365` is refused as ambiguous",
+        choices=("30/360", "30E/360", "30E/360 ISDA", "ACT/ACT", "ACT/ACT ISDA", "ACT/365F",
+                 "ACT/360"),
     ),
     # method §8 asks for an explicit acceptance per instrument (or --accept-residual).
     Column(
@@ -76,6 +78,15 @@ INSTRUMENTS: tuple[Column, ...] = (
         False,
         "`yes` to accept a schedule whose residual is outside the validation tolerance "
         "(method §8); the workpaper then shows the residual. Blank = no",
+    ),
+    Column(
+        "daily_portion_basis",
+        "choice",
+        False,
+        "how a period's interest is spread over its days (method §3): `calendar_days` (default, "
+        "the regulation's ratable daily portions) or `day_count` (each day weighted by the day "
+        "count, as issuers' OID tables do)",
+        choices=("calendar_days", "day_count"),
     ),
 )
 
@@ -162,12 +173,22 @@ HOLDERS: tuple[Column, ...] = (
     Column("tin", "text", False, "taxpayer id; workpapers show only its last four digits"),
 )
 
+ISSUER_ACCRUALS: tuple[Column, ...] = (
+    Column("instrument_id", "text", True, ""),
+    Column("period_start", "date", True, "as printed; the row covers the days after period_start "
+           "through period_end (method §2)"),
+    Column("period_end", "date", True, ""),
+    Column("accrued_per_unit", "decimal", True, "the issuer's interest (OID) for the row, per unit "
+           "of principal, with the decimals printed (compared at that precision, method §11)"),
+)
+
 TABLES: dict[str, tuple[Column, ...]] = {
     "instruments": INSTRUMENTS,
     "schedule": SCHEDULE,
     "payments": PAYMENTS,
     "lots": LOTS,
     "holders": HOLDERS,
+    "issuer_accruals": ISSUER_ACCRUALS,
 }
 """Every input table by its name (the CSV file name without ``.csv``, or the sheet name)."""
 

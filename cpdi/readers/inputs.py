@@ -34,13 +34,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from cpdi.engine.daycount import DayCount
+from cpdi.engine.daycount import AmbiguousDayCount, DayCount
 from cpdi.model import (
     ActualPayment,
     BasisAllocationMethod,
     ComparableYield,
+    DailyPortionBasis,
     Holder,
     Instrument,
+    IssuerAccrual,
     Lot,
     PaymentKind,
     PaymentType,
@@ -50,6 +52,7 @@ from cpdi.problems import Problem
 from cpdi.readers.columns import (
     HOLDERS,
     INSTRUMENTS,
+    ISSUER_ACCRUALS,
     LOTS,
     PAYMENTS,
     REQUIRED_TABLES,
@@ -113,6 +116,7 @@ class Portfolio:
     instrument_rows: dict[str, int] = field(default_factory=dict, compare=False)  # instrument_id → its row
     schedule_rows: dict[tuple[str, date], int] = field(default_factory=dict, compare=False)  # (id, period_start) → row
     tables_present: frozenset[str] = field(default_factory=frozenset, compare=False)  # tables found in the input
+    issuer_accruals: dict[str, tuple[IssuerAccrual, ...]] = field(default_factory=dict)  # id → rows by date
 
     @property
     def ok(self) -> bool:
@@ -270,6 +274,8 @@ def _read_choice(cell: Any, col: Column) -> str:
     if alias is not None:
         try:
             return alias(text)
+        except AmbiguousDayCount as error:  # ACT/365: say which two it may mean (method §2)
+            raise _BadCell(str(error), "write the one the issuer's document means") from None
         except ValueError:
             raise _BadCell(_choices_message(col), _choices_fix(col)) from None
     key = "_".join(text.lower().replace("-", " ").split())
@@ -403,6 +409,7 @@ class _PortfolioReader:
         self._instruments()
         self._schedule()
         self._payments()
+        issuer_accruals = self._issuer_accruals()
         self._holders()
         lots, rejected = self._lots()
         instruments: dict[str, Instrument] = {}
@@ -427,6 +434,7 @@ class _PortfolioReader:
             instrument_rows={iid: draft.row for iid, draft in self.drafts.items()},
             schedule_rows=self.schedule_rows,
             tables_present=frozenset(n for n, t in self.tables.items() if t.present),
+            issuer_accruals={iid: rows for iid, rows in issuer_accruals.items() if iid in instruments},
         )
 
     # -- shared helpers --
@@ -565,6 +573,8 @@ class _PortfolioReader:
             projected_payments=tuple(sorted(draft.schedule, key=lambda p: p.period_start)),
             description=v["description"] or "",
             accept_residual=bool(v["accept_residual"]),
+            daily_portion_basis=DailyPortionBasis(
+                v.get("daily_portion_basis") or DailyPortionBasis.CALENDAR_DAYS.value),
         )
 
     # -- schedule.csv --
@@ -611,6 +621,54 @@ class _PortfolioReader:
                 self.problems.append(problem)
                 if draft.first_problem is None:
                     draft.first_problem = problem
+
+    # -- issuer_accruals.csv --
+
+    def _issuer_accruals(self) -> dict[str, tuple[IssuerAccrual, ...]]:
+        """The issuer's published OID table, as printed (docs/formats.md "issuer_accruals.csv";
+        method §11).  It is a reference to compare with, not an input of the accruals: a bad
+        row is reported and left out, and never makes the instrument unusable."""
+        table = self.tables["issuer_accruals"]
+        rows: dict[str, list[IssuerAccrual]] = {}
+        for raw in self._rows("issuer_accruals"):
+            iid = raw.text("instrument_id")
+            row = _Row(table, raw, self.problems, instrument_id=iid or None)
+            v = row.parse(ISSUER_ACCRUALS)
+            draft = self.drafts.get(iid) if iid else None
+            if iid and draft is None:
+                self._unknown_instrument(row, iid)
+            start, end = v["period_start"], v["period_end"]
+            if start is not None and end is not None and end <= start:
+                row.report("period_end", f"period_end {end} is not after period_start {start}",
+                           "enter the row's dates as printed: it covers the days after "
+                           "period_start through period_end")
+            if draft is not None and start is not None and end is not None and not row.problems:
+                issue, maturity = draft.values["issue_date"], draft.values["maturity_date"]
+                if issue is not None and maturity is not None and (start < issue or end > maturity):
+                    row.report("period_start" if start < issue else "period_end",
+                               f"the row {start} → {end} is outside the note's life "
+                               f"({issue} → {maturity})",
+                               "check the dates against the issuer's table and instruments.csv")
+            if draft is None or row.problems:
+                continue
+            text = raw.text("accrued_per_unit").replace(",", "").strip()
+            decimals = len(text.split(".", 1)[1]) if "." in text and "e" not in text.lower() else 0
+            rows.setdefault(iid, []).append(IssuerAccrual(
+                iid, start, end, v["accrued_per_unit"], decimals, raw.row))
+        ordered = {}
+        for iid, found in rows.items():
+            found.sort(key=lambda r: (r.period_start, r.period_end))
+            for before, after in zip(found, found[1:]):
+                if after.period_start < before.period_end:
+                    self.problems.append(Problem(
+                        table.file, after.row, "period_start",
+                        f"the row {after.period_start} → {after.period_end} overlaps row "
+                        f"{before.row} ({before.period_start} → {before.period_end})",
+                        "each day belongs to one row: enter the issuer's rows as printed",
+                        instrument_id=iid,
+                    ))
+            ordered[iid] = tuple(found)
+        return ordered
 
     # -- payments.csv --
 
