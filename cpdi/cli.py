@@ -139,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show tracebacks")
 
     _add_build_schedule(commands)
+    _add_import_terms(commands)
 
     return parser
 
@@ -820,7 +821,81 @@ def cmd_build_schedule(args) -> int:
     return EXIT_OK
 
 
+# -- import-terms: a pricing supplement to instruments.csv and schedule.csv ------------------------
+def _add_import_terms(commands) -> None:
+    p = commands.add_parser(
+        "import-terms", help="read a pricing supplement (text or HTML) into instruments.csv, "
+        "schedule.csv and issuer_accruals.csv")
+    p.add_argument("file", metavar="FILE", help="the pricing supplement or its amendment: plain "
+                   "text as filed, or HTML")
+    p.add_argument("--out", required=True, metavar="DIR", help="the folder to write the CSV files "
+                   "to (created if missing)")
+    p.add_argument("--issue-date", type=_iso_date, metavar="YYYY-MM-DD",
+                   help="the issue (original issue / settlement) date, if the document lacks it or "
+                   "to override it")
+    p.add_argument("--issue-price", type=_plain_price, metavar="P",
+                   help="the issue price per unit of principal (e.g. 1000, or 9.95 per $10)")
+    p.add_argument("--id", metavar="ID", help="the instrument id (CUSIP/ISIN), if the document "
+                   "lacks it or to use another")
+    p.add_argument("--force", action="store_true",
+                   help="replace the files of an earlier import in DIR")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def _plain_price(text: str) -> str:
+    try:
+        value = float(text.replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a plain number (e.g. 1000)") from None
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a price above 0, per unit of principal")
+    return text.replace(",", "").strip()
+
+
+def cmd_import_terms(args) -> int:
+    """Read a pricing supplement and write its instrument (docs/formats.md "cpdi import-terms"):
+    every figure is printed with the words it came from; every assumption is flagged."""
+    from cpdi.engine.validation import describe
+    from cpdi.readers.terms_document import TermsDocumentError
+    from cpdi.terms_import import TermsImportError, import_terms, write_imported
+
+    if Path(args.file).resolve() == Path(args.out).resolve():
+        raise UsageError("--out must be a folder, not the document itself")
+    try:
+        imported = import_terms(args.file, args.issue_date, args.issue_price, args.id)
+    except TermsDocumentError as error:
+        print(_masked(f"cpdi: {error}"), file=sys.stderr)
+        return EXIT_FAILED
+    except TermsImportError as error:  # every missing figure, one line each; nothing written
+        for problem in error.problems:
+            print(_masked(f"cpdi: {error.source}: {problem}"), file=sys.stderr)
+        print("cpdi: nothing written", file=sys.stderr)
+        return EXIT_FAILED
+    doc = imported.document
+    print(_masked(f"{doc.source_name}: what was read, and where"))
+    for evidence in doc.evidence:
+        print(_masked(f"  {evidence.field:<22} {evidence.value:<14} line {evidence.line}: "
+                      f"\"{evidence.quote}\""))
+    for note in imported.notes:
+        print(_masked(f"  {note}"))
+    written = write_imported(imported, args.out, args.force)
+    rows = {"instruments.csv": 1, "schedule.csv": len(imported.schedule_rows),
+            "issuer_accruals.csv": len(imported.accrual_rows)}
+    for target in written:
+        print(_masked(f"wrote {target} ({rows[target.name]} row(s))"))
+    report = imported.validation
+    for line in describe(report, imported.instrument.unit_principal).splitlines():
+        print(_masked(line))
+    if not report.usable:
+        print(_masked(f"cpdi: the schedule is imported as printed but does not validate (method §8): "
+                      f"check it against the document; cpdi validate {args.out} shows the fix"),
+              file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 COMMANDS = {
+    "import-terms": cmd_import_terms,
     "validate": cmd_validate,
     "schedule": cmd_schedule,
     "compute": cmd_compute,
