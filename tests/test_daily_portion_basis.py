@@ -104,3 +104,33 @@ def test_the_schedule_table_shows_the_daily_portion_days():
     assert list(frame["daily_portion_days"]) == [180, 180]
     product = frame["daily_portion"] * frame["daily_portion_days"]
     assert list(product) == pytest.approx(list(frame["interest"]), abs=1e-12)
+
+
+def test_the_workpaper_counts_day_count_days_and_says_so(tmp_path):
+    # a lot bought 31 Dec 2023 holds 1 Jan … 15 Apr 2024 of period 1: 30E/360 counts 180 − 75
+    # = 105 of its 180 days (15 Oct → 31 Dec is 75), and 180 of period 2 to 15 Oct 2024
+    import openpyxl
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "instruments.csv").write_text(
+        "instrument_id,issue_date,maturity_date,issue_price,unit_principal,comparable_yield_pct,"
+        "frequency,day_count,daily_portion_basis\n"
+        "NOTE,2023-10-15,2024-10-15,1000,1000,6,2,30E/360,day_count\n")
+    (folder / "schedule.csv").write_text(
+        "instrument_id,period_start,period_end,projected_payment,payment_type\n"
+        "NOTE,2023-10-15,2024-04-15,0,fixed\nNOTE,2024-04-15,2024-10-15,1060.9,fixed\n")
+    (folder / "lots.csv").write_text(
+        "holder_id,lot_id,instrument_id,principal_amount,acquisition_date,cost_basis\n"
+        "H1,L1,NOTE,10000,2023-12-31,10125\n")
+    portfolio = api.load(folder)
+    assert portfolio.ok, portfolio.problems
+    api.workpapers(portfolio, 2024, tmp_path / "out", prepared=D(2025, 1, 31))
+    book = openpyxl.load_workbook(tmp_path / "out" / "H1_2024.xlsx")
+    lot = book["Lot L1"]
+    header = next(c for row in lot.iter_rows() for c in row if c.value == "Days held (30E/360)")
+    days = [lot.cell(header.row + k, header.column).value for k in (1, 2)]
+    assert days == [105, 180]
+    assert any(c.value == "Days (30E/360)" for row in book["NOTE"].iter_rows() for c in row)
+    row = {r.tax_year: r for r in api.compute(portfolio, 2024).ledgers[0].years}[2024]
+    assert row.interest_accrued == pytest.approx((30.0 * 105 / 180 + 30.9) * 10, abs=1e-9)

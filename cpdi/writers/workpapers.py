@@ -506,6 +506,16 @@ SUMMARY_KINDS = {
 KV_LABEL, KV_VALUE, KV_PARAGRAPH, KV_NOTE = 0, 6, 7, 9
 
 
+def _day_count_days_header(sheet, row: int, columns: dict, layout, instrument, year: int, st) -> None:
+    """Under the ``day_count`` daily portion basis the days columns hold day-count days
+    (method §3): their header says whose."""
+    if instrument.daily_portion_basis is DailyPortionBasis.CALENDAR_DAYS or "days" not in columns:
+        return
+    label = layout.label("days", year=year)
+    sheet.header_text(row, columns["days"],
+                      f"{label} ({instrument.comparable_yield.day_count.value})", st.header)
+
+
 def _weight_format(st, weight: float):
     """Whole days print as days; an ACT/ACT day-count weight (method §3) shows its decimals."""
     return st.input["integer"] if float(weight).is_integer() else st.input["per_unit"]
@@ -621,6 +631,7 @@ def _instrument_sheet(wb: _Workbook, book) -> _InstrumentCells:
     # the accrual table: rate is an input, everything else chains from the issue price
     sheet.text(table_section, 0, t.section("instrument_schedule", wb.year), st.section)
     sheet.column_headers(header, layout, wb.year, st.header)
+    _day_count_days_header(sheet, header, col, layout, instrument, wb.year, st)
     daily_refs, projected_refs = {}, {}
     for index, p in enumerate(periods):
         r = first + index
@@ -768,6 +779,7 @@ def _lot_sheet(wb: _Workbook, ledger: LotLedger, row: LotYear, book, inst: _Inst
     # -- accrual: one row per held piece of an accrual period ----------------------------------
     layout = t.tables["accrual"]
     c, r = sheet.start_table(r, t.section("lot_accrual", year), layout, year, st)
+    _day_count_days_header(sheet, r - 1, c, layout, schedule.instrument, year, st)
     segments = [s for s in ledger.segments if s.year == year]
     seg_first = r
     accrued_values, alloc_values = [], []
