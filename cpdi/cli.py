@@ -835,8 +835,9 @@ def _add_import_terms(commands) -> None:
                    "to override it")
     p.add_argument("--issue-price", type=_plain_price, metavar="P",
                    help="the issue price per unit of principal (e.g. 1000, or 9.95 per $10)")
-    p.add_argument("--id", metavar="ID", help="the instrument id (CUSIP/ISIN), if the document "
-                   "lacks it or to use another")
+    p.add_argument("--id", metavar="ID", help="the instrument id (CUSIP/ISIN): chooses among "
+                   "several notes of one document, supplies an id the document lacks, or "
+                   "replaces the printed one")
     p.add_argument("--force", action="store_true",
                    help="replace the files of an earlier import in DIR")
     p.add_argument("--debug", action="store_true", help="show tracebacks")

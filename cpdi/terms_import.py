@@ -5,13 +5,16 @@ The document reader (:mod:`cpdi.readers.terms_document`) finds the figures and t
 came from; this module turns them into one instrument as cpdi reads it:
 
 1. the command's options supply what the document lacks (``--id``, ``--issue-date``,
-   ``--issue-price``) or override what it prints (said in a note); anything still missing is an
+   ``--issue-price``) or override what it prints (said in a note); ``--id`` also chooses the
+   note when the document gives several notes' tax figures; anything still missing is an
    error naming the option, or saying the document must state it, and nothing is written;
 2. the projected payment schedule is the printed table of periods, or of payment dates (each
    period starting at the previous date, the first at the issue date), or — for "a single
    payment at maturity" — that payment on a grid of accrual periods: the periods of the
-   issuer's OID table when it runs from issue to maturity, otherwise periods rolled back from
-   maturity at the compounding frequency (method §2, "How cpdi builds the grid");
+   issuer's OID table when it runs from issue to maturity at the compounding frequency,
+   otherwise periods rolled back from maturity at the compounding frequency (method §2, "How
+   cpdi builds the grid"); amounts printed per another amount than the unit principal (a
+   percentage of the principal amount) are scaled to it, and that is said;
 3. when the document prints an OID table, the conventions that reproduce it are searched
    (method §11) and the instrument takes them;
 4. the schedule is validated (method §8) — a printed typo is imported as printed and named.
@@ -84,8 +87,50 @@ def _plain(value: Decimal) -> str:
     return format(value, "f")
 
 
+def _per_unit(printed: str, quoted_per: str | None, unit: Decimal) -> Decimal:
+    """A printed amount per unit of principal: as printed, or — when it is quoted per another
+    amount (``quoted_per``: "100" for a percentage of the principal amount) — scaled by
+    unit / quoted_per; a power-of-ten scale keeps the printed digits, so the printed precision
+    stays known (2.5000% of 1,000 is 25.000)."""
+    amount = _decimal(printed)
+    per = _decimal(quoted_per) if quoted_per else None
+    if amount is None or per is None or per <= 0 or per == unit:
+        return amount
+    scale = unit / per
+    power = scale.adjusted()
+    if scale == Decimal(1).scaleb(power):
+        return amount.scaleb(power)
+    return amount * scale
+
+
+def _basis_note(pers, unit: Decimal, what: str) -> str | None:
+    """Say that printed amounts quoted per another amount than the unit principal (``pers``:
+    the ``per`` of each) were scaled to it, or None."""
+    pers = {_decimal(p) for p in pers if p}
+    pers.discard(unit)
+    if not pers:
+        return None
+    per = pers.pop()
+    quoted = ("per 100 of principal (percentages of the principal amount)" if per == 100
+              else f"per {_plain(per.normalize())} of principal")
+    return (f"the {what} is printed {quoted}: its amounts are scaled × "
+            f"{_plain(unit.normalize())}/{_plain(per.normalize())} to the unit principal "
+            f"{_plain(unit.normalize())}")
+
+
 def _inferred_frequency(rows) -> int | None:
-    """Periods a year from the printed periods' lengths (the most common spacing in months)."""
+    """Periods a year from the printed periods' lengths (the most common spacing in months).
+    A table by calendar year (every period but the last ending on 31 December) says how the
+    issuer reports, not how the yield compounds: None."""
+    ends = [r.period_end for r in rows]
+    if len(ends) >= 3 and all((e.month, e.day) == (12, 31) for e in ends[:-1]):
+        return None
+    return _spacing(rows)
+
+
+def _spacing(rows) -> int | None:
+    """Periods a year of the printed periods: the most common spacing of their ends in months
+    (12, 6, 3 or 1), else None."""
     ends = [r.period_end for r in rows]
     if len(ends) < 2:
         return None
@@ -99,7 +144,7 @@ def import_terms(path, issue_date: date | None = None, issue_price: str | None =
     """Read the document at ``path`` and build its instrument (see the module docstring).
     Raises :class:`TermsImportError` listing every missing figure, or
     :class:`cpdi.readers.terms_document.TermsDocumentError` for an unreadable file."""
-    doc = read_terms_document(path)
+    doc = read_terms_document(path, instrument_id)  # --id also chooses among several notes
     notes: list[str] = []
     missing: list[str] = []
 
@@ -153,8 +198,14 @@ def import_terms(path, issue_date: date | None = None, issue_price: str | None =
         notes.append(f"assumed: frequency {frequency} — read from the spacing of the printed "
                      "periods; the document states no compounding")
 
-    accruals = _accrual_rows(doc, iid)
-    payments = _projected_payments(doc, issue, maturity, frequency, accruals, notes)
+    for pers, what in (([r.per for r in doc.schedule], "projected payment schedule"),
+                       ([doc.single_payment_per], "single payment at maturity"),
+                       ([r.per for r in doc.accruals], "issuer's accrual table")):
+        note = _basis_note(pers, unit, what)
+        if note:
+            notes.append(note)
+    accruals = _accrual_rows(doc, iid, unit)
+    payments = _projected_payments(doc, issue, maturity, frequency, accruals, notes, unit)
     instrument = Instrument(
         instrument_id=iid, issue_date=issue, maturity_date=maturity, issue_price=float(price),
         unit_principal=float(unit),
@@ -187,10 +238,11 @@ def import_terms(path, issue_date: date | None = None, issue_price: str | None =
     return ImportedTerms(
         document=doc, instrument=instrument,
         instrument_row=_instrument_row(instrument, yield_pct, price, unit),
-        schedule_rows=_schedule_rows(instrument, doc),
+        schedule_rows=_schedule_rows(instrument, doc, unit),
         accrual_rows=[{"instrument_id": iid, "period_start": a.period_start.isoformat(),
                        "period_end": a.period_end.isoformat(),
-                       "accrued_per_unit": _plain(_decimal(doc.accruals[a.row - 2].amount))}
+                       "accrued_per_unit": _plain(_per_unit(doc.accruals[a.row - 2].amount,
+                                                            doc.accruals[a.row - 2].per, unit))}
                       for a in accruals],
         validation=validation, search=search, notes=notes + list(_assumptions(doc)),
     )
@@ -222,29 +274,38 @@ def _day_count(doc: TermsDocument, notes: list[str]) -> tuple[DayCount, tuple[Da
 
 def _closing_day_count(instrument: Instrument, candidates, notes: list[str]) -> Instrument:
     """Of the candidate day counts, the one under which the schedule produces the comparable
-    yield (the smallest final adjusted issue price, method §8), flagged as an assumption."""
+    yield (method §8), flagged as an assumption: the first of ``candidates`` that closes within
+    the tolerance — regular periods give every 30-day and ACT/ACT convention the same rate, and
+    residuals within the rounding of the printed figures do not tell them apart — else the
+    smallest final adjusted issue price.  Others that also close are named."""
     tried = []
-    for day_count in candidates:
+    for order, day_count in enumerate(candidates):
         cy = instrument.comparable_yield
         candidate = dataclasses.replace(
             instrument, comparable_yield=ComparableYield(cy.annual_rate, day_count, cy.frequency))
         report = validate_schedule(candidate, DEFAULT_TOLERANCE_PER_1000, None)
         if report.structurally_valid:
-            tried.append((abs(report.final_adjusted_issue_price), day_count.value, candidate))
+            residual = abs(report.final_adjusted_issue_price)
+            key = (0, order) if report.within_tolerance else (1, residual)
+            tried.append((key, residual, day_count.value, candidate, report.within_tolerance))
     if not tried:
         return instrument
-    tried.sort(key=lambda t: (t[0], t[1]))
-    residual, name, chosen = tried[0]
+    tried.sort(key=lambda t: t[0])
+    _, residual, name, chosen, _ = tried[0]
+    also = [t[2] for t in tried[1:] if t[4]]
     notes.append(f"assumed: day_count {name} — the document states none cpdi can use; of "
-                 f"{', '.join(c.value for c in candidates)} it is the one under which the schedule "
-                 f"produces the comparable yield (final AIP {residual:.6f}); check it")
+                 f"{', '.join(c.value for c in candidates)} it is the "
+                 + ("first " if also else "one ") +
+                 f"under which the schedule produces the comparable yield (final AIP "
+                 f"{residual:.6f})" + (f"; {', '.join(also)} also do" if also else "")
+                 + "; check it")
     return chosen
 
 
-def _accrual_rows(doc: TermsDocument, iid: str) -> tuple[IssuerAccrual, ...]:
+def _accrual_rows(doc: TermsDocument, iid: str, unit: Decimal) -> tuple[IssuerAccrual, ...]:
     rows = []
     for number, printed in enumerate(doc.accruals, start=2):
-        value = _decimal(printed.amount)
+        value = _per_unit(printed.amount, printed.per, unit)
         if value is None or printed.period_start is None:
             continue
         decimals = max(0, -value.as_tuple().exponent)
@@ -253,7 +314,7 @@ def _accrual_rows(doc: TermsDocument, iid: str) -> tuple[IssuerAccrual, ...]:
     return tuple(rows)
 
 
-def _projected_payments(doc, issue, maturity, frequency, accruals, notes):
+def _projected_payments(doc, issue, maturity, frequency, accruals, notes, unit):
     """The schedule as printed, or the single payment on its grid (module docstring)."""
     fixed = doc.fixed_payments
     if doc.schedule:
@@ -261,18 +322,19 @@ def _projected_payments(doc, issue, maturity, frequency, accruals, notes):
         for k, printed in enumerate(doc.schedule):
             begin = printed.period_start if printed.period_start is not None else start
             kind = PaymentType.FIXED if k < fixed else PaymentType.CONTINGENT
-            rows.append(ProjectedPayment(begin, printed.period_end, float(_decimal(printed.amount)),
-                                         kind))
+            amount = _per_unit(printed.amount, printed.per, unit)
+            rows.append(ProjectedPayment(begin, printed.period_end, float(amount), kind))
             start = printed.period_end
         if any(p.period_start is None for p in doc.schedule):
             notes.append("the schedule prints payment dates: each accrual period runs from the "
                          "previous payment date (the first from the issue date) to the next")
         return tuple(rows)
-    amount = float(_decimal(doc.single_payment))
+    amount = float(_single_payment(doc, unit))
     runs_issue_to_maturity = (
         accruals and accruals[0].period_start == issue and accruals[-1].period_end == maturity
         and all(a.period_end == b.period_start for a, b in zip(accruals, accruals[1:])))
-    if runs_issue_to_maturity:
+    table_frequency = _spacing(accruals) if accruals else None
+    if runs_issue_to_maturity and table_frequency in (None, frequency):
         dates = tuple((a.period_start, a.period_end) for a in accruals)
         notes.append("accrual periods: those of the issuer's OID table (it runs from issue to "
                      "maturity)")
@@ -281,9 +343,20 @@ def _projected_payments(doc, issue, maturity, frequency, accruals, notes):
             dates = accrual_period_dates(AccrualGrid(issue, maturity, frequency, Anchor.MATURITY))
         except ScheduleBuildError as error:
             raise TermsImportError(doc.source_name, [f"no accrual periods can be built: {error}"])
+        why = "the document prints no periods"
+        if runs_issue_to_maturity:
+            printed = _FREQUENCY_WORDS.get(table_frequency, "other")
+            why = (f"the issuer's OID table prints {printed} periods, not the "
+                   f"{_FREQUENCY_WORDS[frequency]} ones the comparable yield compounds over")
         notes.append(f"accrual periods: {_FREQUENCY_WORDS[frequency]}, rolled back from maturity "
-                     "(cpdi build-schedule's default) — the document prints no periods")
+                     f"(cpdi build-schedule's default) — {why}")
     return projected_schedule(dates, single_payment=amount)
+
+
+def _single_payment(doc: TermsDocument, unit: Decimal) -> Decimal:
+    """The single payment at maturity per unit of principal (scaled when the document prints
+    it as a percentage of the principal amount)."""
+    return _per_unit(doc.single_payment, doc.single_payment_per, unit)
 
 
 def _instrument_row(instrument: Instrument, yield_pct: Decimal, price: Decimal,
@@ -303,11 +376,13 @@ def _instrument_row(instrument: Instrument, yield_pct: Decimal, price: Decimal,
     return row
 
 
-def _schedule_rows(instrument: Instrument, doc: TermsDocument) -> list[dict[str, str]]:
-    """schedule.csv rows, amounts exactly as printed where the document printed them."""
-    printed = {r.period_end: r.amount for r in doc.schedule}
+def _schedule_rows(instrument: Instrument, doc: TermsDocument,
+                   unit: Decimal) -> list[dict[str, str]]:
+    """schedule.csv rows, amounts exactly as printed where the document printed them (per unit
+    of principal: a percentage of the principal amount is scaled, :func:`_per_unit`)."""
+    printed = {r.period_end: _plain(_per_unit(r.amount, r.per, unit)) for r in doc.schedule}
     if doc.single_payment is not None and not doc.schedule:
-        printed = {instrument.maturity_date: doc.single_payment}
+        printed = {instrument.maturity_date: _plain(_single_payment(doc, unit))}
     rows = []
     for p in instrument.projected_payments:
         amount = printed.get(p.period_end)

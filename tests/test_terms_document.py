@@ -762,3 +762,385 @@ def test_two_dates_per_row_that_are_not_periods():
         (None, D(2026, 1, 20), "25.00"), (None, D(2026, 7, 20), "25.00"),
         (None, D(2027, 1, 20), "1025.00")]
     assert any("two dates per row" in a for a in doc.assumptions)
+
+
+# =============================================================================================
+# Other issuers' layouts (tests/fixtures/terms/README.md; tests/test_import_layouts.py imports
+# each of them end to end)
+# =============================================================================================
+
+def rows3(rows):
+    return [(r.period_start, r.period_end, r.amount) for r in rows]
+
+
+def test_jpmorgan_style_html_nested_tables_and_a_calendar_period_table():
+    doc = read("harbor-chase-calendar-oid.htm")
+    assert doc.instrument_id == "74512QAC2"
+    assert doc.description == ("Harbor Financial Principal Protected Notes Linked to the "
+                               "Solstice Large Cap Index due September 17, 2029")
+    assert (doc.issue_date, doc.maturity_date) == (D(2025, 9, 17), D(2029, 9, 17))
+    assert (doc.unit_principal, doc.issue_price) == ("1000", "1000")
+    assert (doc.comparable_yield_pct, doc.frequency, doc.day_count) == ("4.1179", 2, None)
+    assert doc.single_payment == "1177.09" and doc.schedule == ()
+    assert rows3(doc.accruals)[0] == (D(2025, 9, 17), D(2025, 12, 31), "11.94")
+    assert rows3(doc.accruals)[-1] == (D(2028, 12, 31), D(2029, 9, 17), "33.52")
+    # the cover table's headings carry footnote marks: "Price to Public (1)"
+    assert evidence(doc, "issue_price").quote.startswith("Price to Public (1)")
+    assert evidence(doc, "issue_date").quote == (
+        "Original Issue Date (Settlement Date): September 17, 2025")
+
+
+def test_morgan_stanley_style_table_continued_after_a_page_break():
+    doc = read("meridian-stanley-quarterly.txt")
+    assert [r.period_end for r in doc.schedule] == [
+        D(2026, 6, 13), D(2026, 9, 13), D(2026, 12, 13), D(2027, 3, 13), D(2027, 6, 13),
+        D(2027, 9, 13), D(2027, 12, 13), D(2028, 3, 13)]
+    assert [r.amount for r in doc.schedule][-2:] == ["8.10", "1008.73"]
+    assert (doc.fixed_payments, doc.frequency, doc.comparable_yield_pct) == (4, 4, "4.6150")
+    # "OID per $1,000 Note During Period" is the accrual, "Total OID … as of End" its sum
+    assert [r.amount for r in doc.accruals][:2] == ["11.54", "11.50"]
+    assert doc.accruals[0].period_start == D(2026, 3, 13)
+    # the price column of the cover table, not the commissions beside it
+    assert doc.issue_price == "1000" and doc.assumptions == ()
+
+
+def test_goldman_style_face_amount_and_whole_dollar_amounts():
+    doc = read("granite-sachs-face-amount.txt")
+    assert evidence(doc, "unit_principal").quote == "per $1,000 face amount"
+    assert evidence(doc, "issue_price").quote == "Original issue price: 100%"
+    assert [r.amount for r in doc.schedule] == ["30", "30", "26", "1028"]
+    assert doc.issue_date == D(2026, 3, 16)   # the original issue date, not the trade date
+    assert doc.description == ("Granite Sachs Group Annual Contingent Coupon CMS Spread-Linked "
+                               "Notes due 2030")
+
+
+def test_citigroup_style_monthly_side_by_side_with_slashed_dates():
+    doc = read("cedar-global-monthly.htm")
+    assert (doc.comparable_yield_pct, doc.frequency) == ("4.3125", 12)
+    assert len(doc.schedule) == 24
+    assert rows3(doc.schedule)[11:13] == [(None, D(2027, 3, 20), "3.10"),
+                                           (None, D(2027, 4, 20), "2.95")]
+    # "Underwriting fee and issue price:" labels the row; "Issue price" heads the column
+    assert doc.issue_price == "1000" and doc.assumptions == ()
+    assert doc.description.startswith("Cedar Global Markets Holdings Monthly")   # "Issuer:"
+
+
+def test_barclays_style_schedule_as_percentages_of_principal():
+    doc = read("thames-bank-percent-schedule.txt")
+    assert [(r.period_end, r.amount, r.per) for r in doc.schedule][:2] == [
+        (D(2026, 7, 15), "2.5000", "100"), (D(2027, 1, 15), "2.5000", "100")]
+    assert doc.schedule[-1].amount == "102.7615"
+    assert all(r.per is None for r in doc.accruals)              # per $1,000 note
+    assert doc.comparable_yield_pct == "4.4385"                  # not the table's 2.5000%
+    assert doc.fixed_payments == 2 and doc.issue_price == "1000"
+    assert doc.assumptions == ()      # read from the cells and the heading, not assumed
+
+
+def test_bofa_style_units_and_a_calendar_year_table():
+    doc = read("bayfront-finance-units.htm")
+    assert (doc.unit_principal, doc.issue_price) == ("10", "9.7")
+    assert doc.instrument_id == "47093MBB5"                      # a row of column headings
+    assert (doc.issue_date, doc.maturity_date) == (D(2026, 3, 27), D(2031, 3, 27))
+    assert doc.single_payment == "11.8605"
+    assert rows3(doc.accruals) == [
+        (D(2026, 3, 27), D(2026, 12, 31), "0.3025"), (D(2026, 12, 31), D(2027, 12, 31), "0.4099"),
+        (D(2027, 12, 31), D(2028, 12, 31), "0.4279"), (D(2028, 12, 31), D(2029, 12, 31), "0.4449"),
+        (D(2029, 12, 31), D(2030, 12, 31), "0.4631"), (D(2030, 12, 31), D(2031, 3, 27), "0.1122")]
+    assert any("prints calendar years" in a for a in doc.assumptions)
+
+
+def test_hsbc_style_two_notes_first_or_asked_for():
+    first = read("hudson-usa-two-notes.txt")
+    assert (first.instrument_id, first.maturity_date) == ("63318FAE1", D(2029, 3, 5))
+    assert (first.comparable_yield_pct, first.single_payment) == ("3.9500", "1124.51")
+    assert first.description.endswith("due March 5, 2029")
+    assert first.assumptions == (
+        "the document gives the tax figures of 2 notes (63318FAE1, 63318FAF8), each with its "
+        "own comparable yield: the first, 63318FAE1 (2029 Notes), is read; give another's "
+        "CUSIP (--id) to read it",)
+    second = read_terms_document(TERMS / "hudson-usa-two-notes.txt", "63318FAF8")
+    assert (second.instrument_id, second.maturity_date) == ("63318FAF8", D(2031, 3, 5))
+    assert (second.comparable_yield_pct, second.single_payment) == ("4.2125", "1231.75")
+    assert second.description.endswith("due March 5, 2031")
+    assert evidence(second, "comparable_yield_pct").quote.startswith(
+        "HUSA has determined that the comparable yield for the 2031 Notes")
+
+
+def test_ubs_style_schedule_per_100_and_title_after_the_issuer():
+    doc = read("alpstein-bank-per-100.txt")
+    assert (doc.unit_principal, doc.issue_price) == ("100", "100")
+    assert doc.schedule[-1].amount == "103.0422" and doc.schedule[-1].per is None
+    assert doc.description == ("Alpstein Bank Rate Linked Principal Protected Notes due "
+                               "September 30, 2030")
+    assert evidence(doc, "issue_date").quote == "Settlement Date September 30, 2025"
+
+
+def test_canadian_bank_style_us_dollar_amounts_and_two_tax_sections():
+    doc = read("dominion-maple-canadian.txt")
+    assert doc.description.startswith("Dominion Maple Bank Principal Protected Notes")
+    assert evidence(doc, "issue_date").quote == "Issue Date (Settlement Date): April 30, 2026"
+    assert (doc.comparable_yield_pct, doc.frequency, doc.day_count) == ("4.35", 1, "30/360")
+    assert doc.single_payment == "1237.76"
+    assert rows3(doc.accruals)[0] == (D(2026, 4, 30), D(2026, 12, 31), "29.00")
+    assert rows3(doc.accruals)[1] == (D(2026, 12, 31), D(2027, 12, 31), "44.76")
+
+
+def test_wells_fargo_style_edgar_html_table_across_a_page_break():
+    doc = read("westbrook-fargo-edgar.txt")
+    assert len(doc.schedule) == 12 and doc.schedule[-1].amount == "1040.70"
+    assert evidence(doc, "issue_price").quote.startswith("Original Offering Price")
+    assert (doc.fixed_payments, doc.day_count) == (2, "30/360")
+    assert doc.assumptions == ()
+
+
+@pytest.mark.parametrize("name", ["harbor-chase-calendar-oid.htm", "bayfront-finance-units.htm",
+                                  "cedar-global-monthly.htm", "westbrook-fargo-edgar.txt"])
+def test_html_converted_one_cell_per_line_reads_alike(name):
+    source = (TERMS / name).read_text(encoding="utf-8")
+    body = source[source.index("<html"):source.index("</html>") + 7]
+    expected, got = fields(read(name)), fields(terms_from_text(one_cell_per_line(body)))
+    for key in expected:
+        if key != "evidence":
+            assert got[key] == expected[key], key
+
+
+# ---- wordings of other issuers ----------------------------------------------------------------
+
+@pytest.mark.parametrize("sentence, pct, per_year", [
+    ("we have determined that the comparable yield is 3.25 percent, compounded semiannually.",
+     "3.25", 2),
+    ("we have determined that the comparable yield is 5.12% (compounded quarterly).", "5.12", 4),
+    ("the comparable yield will be 4.5% per year, compounded on a semiannual basis.", "4.5", 2),
+    ("the comparable yield is 4.60% per annum compounded semi-annually", "4.60", 2),
+])
+def test_more_comparable_yield_wordings(sentence, pct, per_year):
+    doc = terms_from_text(sentence)
+    assert (doc.comparable_yield_pct, doc.frequency) == (pct, per_year)
+
+
+def test_a_sentence_introducing_a_table_ends_at_its_colon():
+    doc = terms_from_text("Based on the comparable yield, the projected payment schedule, as a "
+                          "percentage of principal, is as follows:\nPayment Date | Projected "
+                          "Payment\nJuly 15, 2026 | 2.5000%\n")
+    assert doc.comparable_yield_pct is None
+
+
+@pytest.mark.parametrize("text", [
+    "Price to Public (1) | Fees and Commissions (2) | Proceeds to Issuer\n"
+    "Per note | $1,000.00 | $17.50 | $982.50\n",
+    "Commissions and issue price: | Price to public | Agent's commissions | Proceeds to us\n"
+    "Per note | $1,000 | $15 | $985\n",
+    "| Original Offering Price | Agent Discount(1) | Proceeds to Issuer\n"
+    "Per Security | $1,000.00 | $20.00 | $980.00\n",
+])
+def test_cover_price_tables_of_other_issuers(text):
+    doc = terms_from_text("Principal amount per note: $1,000\n" + text)
+    assert doc.issue_price == "1000"
+    assert doc.assumptions == ()
+
+
+def test_a_single_payment_printed_as_a_percentage_of_principal():
+    doc = terms_from_text("Principal amount per note: $1,000. The projected payment schedule "
+                          "consists of a single payment at maturity equal to 112.3456% of the "
+                          "principal amount.")
+    assert (doc.single_payment, doc.single_payment_per) == ("112.3456", "100")
+    assert evidence(doc, "single_payment").value == "112.3456%"
+
+
+@pytest.mark.parametrize("heading, cells, per", [
+    ("Projected Payment (% of principal amount)", ("2.5000%", "102.5000%"), "100"),
+    ("Projected Payment (as a percentage of the principal amount)", ("2.5000", "102.5000"),
+     "100"),
+    ("Projected Payment (per $100 principal amount)", ("$2.5000", "$102.5000"), "100"),
+    ("Projected Payment (per $1,000 note)", ("$25.00", "$1,025.00"), None),
+])
+def test_what_a_schedule_is_quoted_per(heading, cells, per):
+    doc = terms_from_text(f"Principal amount per note: $1,000\nThe projected payment schedule "
+                          f"is as follows:\nPayment Date | {heading}\nJuly 15, 2026 | {cells[0]}\n"
+                          f"January 15, 2027 | {cells[1]}\n")
+    assert doc.unit_principal == "1000"
+    assert [r.per for r in doc.schedule] == [per, per]
+    assert [r.amount for r in doc.schedule] == [c.strip("$%").replace(",", "") for c in cells]
+
+
+def test_a_rate_column_is_not_the_projected_payment():
+    doc = terms_from_text("The projected payment schedule is as follows:\n"
+                          "Payment Date | Coupon Rate | Projected Payment Amount\n"
+                          "July 15, 2026 | 5.00% | $25.00\nJanuary 15, 2027 | 4.00% | $1,020.00\n")
+    assert [r.amount for r in doc.schedule] == ["25.00", "1020.00"]
+
+
+def test_us_dollar_amounts_in_a_table():
+    doc = terms_from_text("Issue Date: January 15, 2026\nThe following table sets out the "
+                          "interest deemed to accrue:\nAccrual Period | Interest Deemed to Accrue "
+                          "(per U.S.$1,000 Note)\nIssue Date to July 15, 2026 | U.S.$25.00\n"
+                          "July 15, 2026 to January 15, 2027 | U.S.$25.62\n")
+    assert rows3(doc.accruals) == [(D(2026, 1, 15), D(2026, 7, 15), "25.00"),
+                                   (D(2026, 7, 15), D(2027, 1, 15), "25.62")]
+
+
+def test_calendar_years_need_the_issue_and_maturity_dates():
+    table = ("The following table sets out the interest deemed to accrue:\n"
+             "Calendar Year | Interest Deemed to Accrue\n2026 | $25.00\n2027 | $45.62\n"
+             "2028 | $12.10\n")
+    dated = terms_from_text("Issue Date: March 3, 2026\nMaturity Date: April 3, 2028\n" + table)
+    assert rows3(dated.accruals) == [(D(2026, 3, 3), D(2026, 12, 31), "25.00"),
+                                     (D(2026, 12, 31), D(2027, 12, 31), "45.62"),
+                                     (D(2027, 12, 31), D(2028, 4, 3), "12.10")]
+    assert dated.frequency is None      # calendar years say nothing of the compounding
+    undated = terms_from_text(table)
+    assert undated.accruals[0].period_start is None
+    assert undated.accruals[-1].period_end == D(2028, 12, 31)
+    assert any("issue date is not printed" in a for a in undated.assumptions)
+    assert any("maturity date is not printed" in a for a in undated.assumptions)
+
+
+def test_a_year_in_a_sentence_or_label_is_not_a_table_row():
+    doc = terms_from_text("The following table sets out the interest deemed to accrue:\n"
+                          "In 2026 the notes pay $25.00 | Year 2027 | $45.62\n")
+    assert doc.accruals == ()
+
+
+def test_a_schedule_printed_by_year_only_is_not_read():
+    doc = terms_from_text("The projected payment schedule is as follows:\nYear | Projected "
+                          "Payment\n2026 | $25.00\n2027 | $1,045.62\n")
+    assert doc.schedule == ()
+    assert any("prints years, not payment dates" in a for a in doc.assumptions)
+
+
+def test_an_accrual_table_by_period_end_runs_from_the_previous_end():
+    doc = terms_from_text("Issue Date: January 15, 2026\nThe following table sets out the "
+                          "interest deemed to accrue:\nAccrual Period Ending | Interest Deemed "
+                          "to Accrue During Accrual Period\nJuly 15, 2026 | $25.00\n"
+                          "January 15, 2027 | $25.62\n")
+    assert rows3(doc.accruals) == [(D(2026, 1, 15), D(2026, 7, 15), "25.00"),
+                                   (D(2026, 7, 15), D(2027, 1, 15), "25.62")]
+    assert any("only the end of each period" in a for a in doc.assumptions)
+
+
+@pytest.mark.parametrize("text, description", [
+    ("Alpstein Bank AG $7,250,000 Rate Linked Notes\ndue September 30, 2030\n",
+     "Alpstein Bank Rate Linked Notes due September 30, 2030"),
+    ("THE DOMINION MAPLE BANK\nU.S.$3,650,000 Principal Protected Notes due April 30, 2031\n",
+     "Dominion Maple Bank Principal Protected Notes due April 30, 2031"),
+    ("Harbor Chase Financial Company LLC\nCapped Notes due May 1, 2030\n",
+     "Harbor Chase Financial Capped Notes due May 1, 2030"),
+    ("BAYFRONT FINANCE LLC\n485,000 Units Principal Protected Notes due March 27, 2031\n",
+     "Bayfront Finance Principal Protected Notes due March 27, 2031"),
+    ("March 17, 2026 Cedar Holdings Inc. Pricing Supplement No. 12\nRange Securities Due "
+     "March 20, 2028\nIssuer: Cedar Holdings Inc., a subsidiary of Cedar Group Inc.\n",
+     "Cedar Holdings Range Securities due March 20, 2028"),
+])
+def test_issuers_and_titles_of_other_layouts(text, description):
+    assert terms_from_text(text).description == description
+
+
+SIDE_BY_SIDE = """\
+U.S. FEDERAL INCOME TAX CONSIDERATIONS
+Notes A. The comparable yield for the Notes due 2029 is 3.95% per annum, compounded
+semiannually, and the projected payment schedule per $1,000 note consists of a single payment
+at maturity of $1,124.51.
+
+Notes B. The comparable yield for the Notes due 2031 is 4.2125% per annum, compounded
+semiannually, and the projected payment schedule per $1,000 note consists of a single payment
+at maturity of $1,231.75.
+"""
+
+
+def test_notes_side_by_side_matched_by_their_maturity_year():
+    text = ("Settlement Date: March 5, 2026\n| Notes A | Notes B\n"
+            "Maturity Date: | March 5, 2029 | March 5, 2031\n"
+            "CUSIP: | 63318FAE1 | 63318FAF8\n\n" + SIDE_BY_SIDE)
+    doc = terms_from_text(text, instrument_id="63318FAF8")
+    assert (doc.instrument_id, doc.maturity_date) == ("63318FAF8", D(2031, 3, 5))
+    assert (doc.comparable_yield_pct, doc.single_payment) == ("4.2125", "1231.75")
+    assert "63318FAF8 (Notes B), the one asked for, is read" in doc.assumptions[0]
+
+
+def test_notes_with_their_own_cusip_labels_matched_in_order():
+    text = ("CUSIP (Notes A): 63318FAE1\nCUSIP (Notes B): 63318FAF8\n\n"
+            + SIDE_BY_SIDE.replace("Notes A. ", "").replace("Notes B. ", "")
+            .replace("Notes due 2029", "first notes").replace("Notes due 2031", "second notes"))
+    doc = terms_from_text(text, instrument_id="63318FAF8")
+    assert (doc.instrument_id, doc.comparable_yield_pct) == ("63318FAF8", "4.2125")
+    assert any("matched to the notes in the order they are printed" in a for a in doc.assumptions)
+    assert any("63318FAF8 (Notes B), the one asked for, is read" in a for a in doc.assumptions)
+    assert terms_from_text(text).comparable_yield_pct == "3.95"
+
+
+def test_more_yields_than_notes_is_flagged_not_guessed():
+    text = ("CUSIP (Notes A): 63318FAE1\nCUSIP (Notes B): 63318FAF8\n\n" + SIDE_BY_SIDE +
+            "\nNotes C. The comparable yield for the other notes is 4.50% per annum.\n")
+    doc = terms_from_text(text)
+    assert any("which belongs to which is not clear" in a for a in doc.assumptions)
+    assert any("also prints" in a for a in doc.assumptions)
+
+
+def test_one_note_with_two_cusip_lines_is_not_several_notes():
+    doc = terms_from_text("CUSIP: 63318FAE1\nReference stock CUSIP: 63318FAF8\n"
+                          "UNITED STATES FEDERAL INCOME TAX CONSIDERATIONS\nThe comparable yield "
+                          "is 3.95% per annum, compounded semiannually.\n")
+    assert doc.instrument_id == "63318FAE1"
+    assert not any("notes (" in a for a in doc.assumptions)
+
+
+def test_nested_html_tables_with_fonts_and_entities():
+    html = ("<html><body><table><tr><td><table>"
+            "<tr><td><p><font>Original&#160;Issue Date:</font></p></td>"
+            "<td><p><font>September&#160;17, 2025</font></p></td></tr>"
+            "<tr><td><font>CUSIP:</font></td><td><font>74512QAC2</font></td></tr>"
+            "</table></td><td><table><tr><td>Maturity Date:</td><td>September 17, 2029</td></tr>"
+            "</table></td></tr></table></body></html>")
+    doc = terms_from_text(html)
+    assert (doc.issue_date, doc.maturity_date, doc.instrument_id) == (
+        D(2025, 9, 17), D(2029, 9, 17), "74512QAC2")
+
+
+def test_a_table_continued_after_a_page_footer_without_its_headings():
+    text = ("The projected payment schedule is as follows:\n"
+            "Payment Date        Projected Payment Amount\n"
+            "06/13/2026          $15.00\n09/13/2026          $15.00\n\n"
+            "                                                       Page 14\n"
+            "Meridian Stanley Finance LLC\nRange Accrual Notes due March 13, 2028\n\n"
+            "12/13/2026          $15.00\n03/13/2027          $1,015.00\n")
+    doc = terms_from_text(text)
+    # the running head's "March 13, 2028" is not paired with the next row's date
+    assert [(r.period_end, r.amount) for r in doc.schedule] == [
+        (D(2026, 6, 13), "15.00"), (D(2026, 9, 13), "15.00"), (D(2026, 12, 13), "15.00"),
+        (D(2027, 3, 13), "1015.00")]
+    assert any("(a page break): its rows are joined" in a for a in doc.assumptions)
+
+
+def test_a_table_after_a_paragraph_is_not_a_continuation():
+    text = ("The projected payment schedule is as follows:\n"
+            "Payment Date | Projected Payment\nJuly 20, 2026 | $25.00\n"
+            "January 20, 2027 | $1,025.00\n\nThe notes may be redeemed at our option. The "
+            "redemption prices are:\nJuly 20, 2027 | $1,010.00\nJanuary 20, 2028 | $1,000.00\n")
+    doc = terms_from_text(text)
+    assert [r.period_end for r in doc.schedule] == [D(2026, 7, 20), D(2027, 1, 20)]
+
+
+def test_label_leader_dots_and_hidden_inline_xbrl():
+    doc = terms_from_text("Original Issue Date ............ March 3, 2026\n"
+                          "Maturity Date.......March 3, 2031\n")
+    assert (doc.issue_date, doc.maturity_date) == (D(2026, 3, 3), D(2031, 3, 3))
+    html = ("<html><body><div style='display:none'><ix:header><p>Issue Date: January 1, 1999"
+            "</p></ix:header></div><p>CUSIP: 02687QCD8</p></body></html>")
+    assert terms_from_text(html).issue_date is None
+
+
+def test_tax_figures_of_several_notes_the_documents_own_cusip_is_read():
+    text = ("CUSIP: 63318FAF8\nMaturity Date: March 5, 2031\n\n"
+            "UNITED STATES FEDERAL INCOME TAX CONSIDERATIONS\n"
+            "Notes with CUSIP 63318FAE1. The comparable yield is 3.95% per annum, compounded "
+            "semiannually, and the projected payment schedule per $1,000 note consists of a "
+            "single payment at maturity of $1,124.51.\n\n"
+            "Notes with CUSIP 63318FAF8. The comparable yield is 4.2125% per annum, compounded "
+            "semiannually, and the projected payment schedule per $1,000 note consists of a "
+            "single payment at maturity of $1,231.75.\n")
+    doc = terms_from_text(text)
+    assert (doc.instrument_id, doc.comparable_yield_pct, doc.single_payment) == (
+        "63318FAF8", "4.2125", "1231.75")
+    assert any("63318FAF8, the one whose CUSIP the document's terms print, is read" in a
+               for a in doc.assumptions)
+    assert not any("also prints" in a for a in doc.assumptions)

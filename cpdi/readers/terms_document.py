@@ -24,22 +24,30 @@ The approach, in four steps:
    the fixed payments and a single payment at maturity are found in the sentences that state
    them.  When a figure is printed more than once with different values, the one inside the
    tax section ("United States Federal Income Tax …", "Tax Consequences") wins and the others
-   are named in ``assumptions``.
+   are named in ``assumptions``.  A document describing several notes, each with its own
+   CUSIP and comparable yield, is read for one of them — the one asked for, else the first —
+   and the other notes' parts of the tax section are ignored (:func:`_find_tranche`).
 4. **Tables.**  The flat text is tokenized into dates, accrual periods ("January 1, 2026 through
-   June 30, 2026", "Original Issue Date through …"), amounts and words.  A table is a run of
-   records of one shape — a period, a date pair (from, to) or a payment date, followed by the
-   same number of amounts — ending where prose resumes.  Tables printed side by side (two
-   periods on one printed row) are records of the same shape too and come out in date order.
-   The heading above a table says what it is: a PPS ("projected payment", "Payment") or an
-   accrual table ("OID", "deemed to accrue", "accrued").
+   June 30, 2026", "Original Issue Date through …"), calendar years printed in a cell of their
+   own ("2026"), amounts ("$1,185", "U.S.$29.00", "1,004.2577") and percentages ("2.5000%"),
+   and words.  A table is a run of records of one shape — a period, a date pair (from, to), a
+   payment date or a calendar year, followed by the same number of amounts — ending where
+   prose resumes; a table continued after a page break (a page number, the running head and
+   the column headings again in between) is joined.  Tables printed side by side (two periods
+   on one printed row) are records of the same shape too and come out in date order.  The
+   heading above a table says what it is: a PPS ("projected payment", "Payment") or an
+   accrual table ("OID", "deemed to accrue", "accrued"), and what its amounts are quoted per
+   when that is not the unit principal (a percentage of the principal amount, "per $100"):
+   ``PrintedRow.per``.
 
 The field values are canonical — dates as ``datetime.date``, numbers as plain decimal strings
 without ``$`` or commas (table amounts and the yield with every printed decimal) — so that the
 caller decides how to check and store them.  Evidence lines are lines of the file as given: for
 HTML, the line of the HTML source where the quoted text starts.
 
-What is not read: scanned or PDF documents (refused), projected payments printed as percentages
-of principal, and terms that only a picture or a chart carries.
+What is not read: scanned or PDF documents (refused), a projected payment schedule printed by
+year only (no payment dates; said in ``assumptions``), and terms that only a picture or a chart
+carries.
 """
 
 from __future__ import annotations
@@ -86,6 +94,9 @@ class PrintedRow:
     period_end: date            # the period end / payment date
     amount: str                 # as printed, digits and point only ("1004.2577", "45.0000")
     line: int
+    per: str | None = None      # the principal amount ``amount`` is quoted per, when the table
+                                # says it is not the unit principal: "100" for a percentage of
+                                # the principal amount ("2.5000%"); None: per unit principal
 
 
 @dataclass(frozen=True)
@@ -111,6 +122,8 @@ class TermsDocument:
     accruals: tuple[PrintedRow, ...] # the issuer's accrual (OID) per period, if printed
     evidence: tuple[Evidence, ...]   # one per field read (a table: one, quoting its heading)
     assumptions: tuple[str, ...]     # what was inferred rather than read, one line each
+    single_payment_per: str | None = None  # "100" when the single payment is printed as a
+                                           # percentage of the principal amount
 
     def evidence_for(self, field_name: str) -> Evidence | None:
         """The evidence of one field, or None when the field was not read from the text."""
@@ -131,10 +144,12 @@ _BINARY_SIGNATURES = (
 )
 
 
-def read_terms_document(path) -> TermsDocument:
+def read_terms_document(path, instrument_id: str | None = None) -> TermsDocument:
     """Read a pricing supplement saved as text (``.txt``, as filed) or HTML (``.htm``,
     ``.html``, or an EDGAR submission ``.txt``); HTML is recognised by its content, not its
-    name.  An unreadable file raises :class:`TermsDocumentError` with one line naming it."""
+    name.  ``instrument_id`` (a CUSIP or ISIN) chooses the note to read when the document
+    describes several.  An unreadable file raises :class:`TermsDocumentError` with one line
+    naming it."""
     path = Path(path)
     name = path.name or str(path)
     try:
@@ -143,7 +158,7 @@ def read_terms_document(path) -> TermsDocument:
         raise TermsDocumentError(f"{name}: is a folder, not a document") from None
     except OSError as exc:
         raise TermsDocumentError(f"{name}: cannot be read: {exc.strerror or exc}") from None
-    return terms_from_text(_decode(raw, name), name)
+    return terms_from_text(_decode(raw, name), name, instrument_id)
 
 
 def _decode(raw: bytes, name: str) -> str:
@@ -236,7 +251,7 @@ class _HtmlText(HTMLParser):
         "thead", "tbody", "tfoot", "section", "article", "header", "footer", "center",
         "blockquote", "pre", "hr", "dl", "dt", "dd", "caption", "page", "address", "form",
     }
-    _SKIP = {"script", "style", "head", "noscript", "template", "title"}
+    _SKIP = {"script", "style", "head", "noscript", "template", "title", "ix:header"}
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -298,15 +313,17 @@ class _HtmlText(HTMLParser):
                     self._end_line()
                 self._add(part)
             return
-        self._add(re.sub(r"\s+", " ", data))
+        # the text starts after the data's leading line breaks ("<br>\nPrincipal …")
+        skipped = data[:len(data) - len(data.lstrip())].count("\n")
+        self._add(re.sub(r"\s+", " ", data), skipped)
 
     def close(self):
         super().close()
         self._end_line()
 
-    def _add(self, text: str) -> None:
+    def _add(self, text: str, skipped_lines: int = 0) -> None:
         if text.strip() and self._source_line is None:
-            self._source_line = self.getpos()[0]
+            self._source_line = self.getpos()[0] + skipped_lines
         self._buffer.append(text)
 
     def _break(self, paragraph: bool) -> None:
@@ -403,6 +420,7 @@ class _Flat:
         self.flat = " ".join(parts)
         self.prose = self.flat.replace("|", " ")
         self._cell_list: list[tuple[str, int, int]] | None = None
+        self._table_rows: list[tuple[list[str], int, int]] | None = None
 
     def cells(self, index: int) -> list[str]:
         """The cells of the ``index``-th line."""
@@ -425,6 +443,44 @@ class _Flat:
                         merged.append((cell, begin, begin + len(cell)))
             self._cell_list = merged
         return self._cell_list
+
+    def table_rows(self) -> list[tuple[list[str], int, int]]:
+        """The document's rows of cells, each with its start and end offsets: a line of two or
+        more cells, or — in text converted one cell per line, each cell followed by a line
+        holding only a bar and rows parted by blank lines — the cells of one such group.  A
+        currency sign in a cell of its own is joined to the next cell."""
+        if self._table_rows is None:
+            rows: list[tuple[list[str], int, int]] = []
+            n, index = len(self.line_texts), 0
+            while index < n:
+                cells = self.cells(index)
+                start, end = self.starts[index], self.starts[index] + len(self.line_texts[index])
+                group, last = [], index
+                if len(cells) == 1:
+                    j = index
+                    while j < n and len(self.cells(j)) <= 1 and (
+                            j == index or not self._paragraph_between(self.starts[index],
+                                                                      self.starts[j])):
+                        if self.cells(j):
+                            if j + 1 >= n or self.line_texts[j + 1].strip() != "|":
+                                break
+                            group.append(self.cells(j)[0])
+                            last = j + 1
+                        j += 1
+                if len(group) >= 2:
+                    end = self.starts[last] + len(self.line_texts[last])
+                    rows.append((_merge_currency_cells(group), start, end))
+                    index = last + 1
+                    continue
+                rows.append((cells, start, end))
+                index += 1
+            self._table_rows = rows
+        return self._table_rows
+
+    def _paragraph_between(self, start: int, end: int) -> bool:
+        """A paragraph (a blank line) starts after ``start`` and by ``end``."""
+        k = bisect.bisect_right(self.paragraphs, start)
+        return k < len(self.paragraphs) and self.paragraphs[k] <= end
 
     def index_at(self, offset: int) -> int:
         """The index (into ``starts``, ``line_texts``) of the line holding ``offset``."""
@@ -634,6 +690,7 @@ class _Candidate:
 class _Found:
     evidence: list[Evidence] = field(default_factory=list)
     assumptions: list[str] = field(default_factory=list)
+    excluded: list[tuple[int, int]] = field(default_factory=list)  # other notes' tax parts
 
     def add(self, doc: _Flat, name: str, value_text: str, start: int, end: int) -> None:
         quote, line = doc.quote(start, end)
@@ -650,7 +707,9 @@ def _choose(doc: _Flat, found: _Found, name: str, label: str,
     """The preferred candidate, recorded as evidence: the tax section first when
     ``prefer_tax`` (after the wording's rank when ``rank_first``), then the wording's rank,
     then document order.  Other values that conflict with it are named in an assumption.
-    ``quote_span`` maps a candidate to the (start, end) of its quote."""
+    ``quote_span`` maps a candidate to the (start, end) of its quote.  Candidates in the tax
+    part of another note the document describes (``found.excluded``) are not considered."""
+    candidates = [c for c in candidates if not _in_spans(c.start, found.excluded)]
     if not candidates:
         return None
 
@@ -706,7 +765,8 @@ def _sentence_bounds(doc: _Flat, start: int, end: int, back: int = 160,
 # 5. Labelled terms
 # =============================================================================================
 
-_LABEL_TAIL = r"(?:\s*\((?:[^()|]|\([^()|]*\)){0,80}\))*\s*(?:\(\d\)|\*+|†)*[\s|:]*"
+_LABEL_TAIL = (r"(?:\s*\((?:[^()|]|\([^()|]*\)){0,80}\))*\s*(?:\(\d\)|\*+|†)*[\s|:]*"
+               r"(?:\.{3,}[\s|:]*)?")   # leader dots: "Issue Date ........ July 20, 2007"
 
 
 class _CellMatch:
@@ -742,17 +802,14 @@ def _labelled(doc: _Flat, labels: str, value: str) -> list:
         found.append(m)
     label_only = re.compile(rf"(?P<label>{labels})(?![A-Za-z]){_LABEL_TAIL}$", re.I)
     value_only = re.compile(rf"(?P<value>{value})", re.I)
-    for index in range(len(doc.line_texts) - 1):
-        if not _is_heading_row(doc, index):
-            continue
-        heads, row = doc.cells(index), doc.cells(index + 1)
-        if len(heads) != len(row):
+    rows = doc.table_rows()
+    for (heads, start, _), (row, _, end) in zip(rows, rows[1:]):
+        if len(heads) < 2 or len(heads) != len(row) or any(re.search(r"\d", c) for c in heads):
             continue
         for head, cell in zip(heads, row):
             m = value_only.match(cell) if label_only.match(head) else None
             if m:
-                end = doc.starts[index + 1] + len(doc.line_texts[index + 1])
-                found.append(_CellMatch(m, doc.starts[index], end))
+                found.append(_CellMatch(m, start, end))
     return sorted(found, key=lambda m: m.start())
 
 
@@ -929,7 +986,8 @@ _UNIT_NOUNS = (r"(?:stated\s+principal\s+amount|principal\s+amount|face\s+amount
                r"certificate|unit|investment)")
 
 
-def _find_unit_principal(doc: _Flat, found: _Found, tax: list[tuple[int, int]]) -> str | None:
+def _find_unit_principal(doc: _Flat, found: _Found, tax: list[tuple[int, int]],
+                         runs: list["_Run"] = ()) -> str | None:
     """The principal amount the PPS is quoted per.  Read from, in this order: "per $1,000
     principal amount (note)", "per $10 stated principal amount", "(per $1,000 note)" (the tax
     section's first); a labelled "Stated principal amount: $10 per security" or "Principal
@@ -967,10 +1025,23 @@ def _find_unit_principal(doc: _Flat, found: _Found, tax: list[tuple[int, int]]) 
                          "schedule is quoted")
             candidates.append(cand)
             break
-    candidates = [c for c in candidates if Decimal(c.text) > 0]
+    candidates = _outside_table_headings(
+        [c for c in candidates if Decimal(c.text) > 0], [r.columns_at for r in runs])
     best = _choose(doc, found, "unit_principal", "unit principal", candidates, prefer_tax=True,
                    rank_first=True)
     return best.text if best else None
+
+
+def _outside_table_headings(candidates: list[_Candidate],
+                            headings: list[tuple[int, int]]) -> list[_Candidate]:
+    """Drop an amount printed only in a table's column headings ("Projected Payment (per $100
+    principal amount)") when the text elsewhere names another unit: it says what that table is
+    quoted per (:func:`_table_basis`), not what a note is."""
+    outside = [c for c in candidates if not _in_spans(c.start, headings)]
+    if not outside:
+        return candidates
+    values = {c.text for c in outside}
+    return [c for c in candidates if c in outside or c.text in values]
 
 
 def _money_candidate(m: re.Match, rank: int, tax: list[tuple[int, int]]) -> _Candidate:
@@ -1014,8 +1085,8 @@ def _find_issue_price(doc: _Flat, found: _Found, unit: str | None) -> str | None
 
 
 _PRICE_HEADING = re.compile(r"^(?:(?:Original|Initial)\s+)?(?:Issue\s+Price|Price\s+to\s+"
-                            r"(?:the\s+)?Public|(?:Initial\s+)?Public\s+Offering\s+Price)\b",
-                            re.I)
+                            r"(?:the\s+)?Public|(?:Initial\s+)?(?:Public\s+)?Offering\s+Price)"
+                            r"\b", re.I)
 _COVER_HEADING = re.compile(r"price|fees?\b|commissions?|discounts?|proceeds|underwriting|"
                             r"selling|concession|structuring", re.I)
 _PER_UNIT_ROW = re.compile(r"^Per\s+(?:note|security|unit|certificate|\$[\d,]+)", re.I)
@@ -1052,8 +1123,15 @@ def _cover_table_prices(doc: _Flat, unit: str | None) -> list[_Candidate]:
 
 
 def _is_cover_heading(text: str) -> bool:
+    """A column heading of the cover's price table ("Price to Public", "Fees and Commissions
+    (2)", "Agent's Commission(2)", "Proceeds to Issuer"): a footnote mark after it is ignored;
+    a cell ending in a colon ("Underwriting fee and issue price:") labels a row, not a column."""
+    text = _FOOTNOTE_MARK.sub("", text).strip()
     return bool(_COVER_HEADING.search(text)) and not re.search(r"\d", text) \
-        and len(text.split()) <= 6
+        and len(text.split()) <= 6 and not text.endswith(":")
+
+
+_FOOTNOTE_MARK = re.compile(r"\s*(?:\(\d{1,2}\)|\*+|†|‡)+\s*$")
 
 
 def _price_candidate(doc: _Flat, m: re.Match, rank: int, unit: str | None) -> _Candidate:
@@ -1122,7 +1200,8 @@ def _find_comparable_yield(doc: _Flat, found: _Found,
     percentage after "comparable yield" in the same sentence is taken; in a restating sentence
     ("… is replaced by 4.25%") the restated figure.  Yields in the tax section win."""
     mention = re.compile(r"comparable\s+yield", re.I)
-    percent = re.compile(r"(?<![\d.])(\d{1,2}(?:\.\d+)?)\s?%")
+    percent = re.compile(r"(?<![\d.])(\d{1,2}(?:\.\d+)?)(?:\s?%|\s+per\s?cent\b|\s+percent\b)",
+                         re.I)
     candidates: list[_Candidate] = []
     for m in mention.finditer(doc.prose):
         sentence_end = _sentence_end(doc.prose, m.end(), 320)
@@ -1152,9 +1231,22 @@ def _find_comparable_yield(doc: _Flat, found: _Found,
 
 
 def _sentence_end(text: str, start: int, limit: int) -> int:
-    """The offset just after the end of the sentence that runs on from ``start``."""
-    m = re.compile(r"[.;](?=\s+[A-Z(\"]|\s*$)").search(text, start, start + limit)
-    return m.end() if m else min(len(text), start + limit)
+    """The offset just after the end of the sentence that runs on from ``start``: a full stop
+    or semicolon before a capital, or a colon that introduces what follows ("… is as
+    follows:", "… consists of the following payments:") — but not a colon right after
+    ``start`` ("Comparable yield: 4.50%"), which is a label's."""
+    stop = _SENTENCE_STOP.search(text, start, start + limit)
+    colon = _INTRODUCING_COLON.search(text, start, stop.start() if stop else start + limit)
+    while colon and not re.search(r"[A-Za-z]{2}", text[start:colon.start()]):
+        colon = _INTRODUCING_COLON.search(text, colon.end(), stop.start() if stop else
+                                          start + limit)
+    if colon:
+        return colon.end()
+    return stop.end() if stop else min(len(text), start + limit)
+
+
+_SENTENCE_STOP = re.compile(r"[.;](?=\s+[A-Z(\"]|\s*$)")
+_INTRODUCING_COLON = re.compile(r":(?=\s)")
 
 
 def _find_fixed_payments(doc: _Flat, found: _Found, tax: list[tuple[int, int]]) -> int:
@@ -1180,12 +1272,15 @@ def _find_fixed_payments(doc: _Flat, found: _Found, tax: list[tuple[int, int]]) 
     return best.value if best else 0
 
 
-def _find_single_payment(doc: _Flat, found: _Found, tax: list[tuple[int, int]]) -> str | None:
-    """A PPS of one payment at maturity: "the 'projected payment schedule' per $1,000 principal
-    amount note consists of a single payment at maturity, equal to $1,187.54"; "consists of a
-    projected amount equal to $1,273.4051 due at maturity"; "with a projected payment at
-    maturity of $1,225.17".  Amounts that name the unit ("per $1,000", "an issue price of
-    $1,000", "an investment of $1,000") are not the payment."""
+def _find_single_payment(doc: _Flat, found: _Found,
+                         tax: list[tuple[int, int]]) -> tuple[str | None, str | None]:
+    """A PPS of one payment at maturity, and what it is quoted per when not per unit
+    principal: "the 'projected payment schedule' per $1,000 principal amount note consists of
+    a single payment at maturity, equal to $1,187.54"; "consists of a projected amount equal
+    to $1,273.4051 due at maturity"; "with a projected payment at maturity of $1,225.17"; "a
+    single payment at maturity equal to 112.3456% of the principal amount" (per 100 of
+    principal).  Amounts that name the unit ("per $1,000", "an issue price of $1,000", "an
+    investment of $1,000") are not the payment."""
     candidates: list[_Candidate] = []
     trigger = re.compile(
         r"single\s+(?:projected\s+)?payment|projected\s+amount\s+(?:equal\s+to|of)|"
@@ -1195,6 +1290,14 @@ def _find_single_payment(doc: _Flat, found: _Found, tax: list[tuple[int, int]]) 
         start = max(m.start() - 200, 0)
         sentence = doc.prose[start:end]
         if not re.search(r"maturity", sentence, re.I):
+            continue
+        share = re.search(rf"{_PERCENT}\s+of\s+(?:the\s+|its\s+)?(?:stated\s+)?"
+                          r"(?:principal|face)\s+amount", doc.prose[m.start():end], re.I)
+        money_first = re.search(_MONEY, doc.prose[m.start():end])
+        if share and not (money_first and money_first.start() < share.start()):
+            text = share.group("pct")
+            candidates.append(_Candidate((text, "100"), text + "%", m.start(),
+                                         m.start() + share.end(), 0, _in_spans(m.start(), tax)))
             continue
         for money in re.finditer(_MONEY, doc.prose[m.start():end]):
             at = m.start() + money.start()
@@ -1207,12 +1310,12 @@ def _find_single_payment(doc: _Flat, found: _Found, tax: list[tuple[int, int]]) 
                     not re.match(r"\s+(?:due|at|on|payable)\b", after, re.I):
                 continue
             text = _plain_amount(money.group("money"))
-            candidates.append(_Candidate(text, text, m.start(), m.start() + money.end(), 0,
-                                         _in_spans(m.start(), tax)))
+            candidates.append(_Candidate((text, None), text, m.start(),
+                                         m.start() + money.end(), 0, _in_spans(m.start(), tax)))
             break
     best = _choose(doc, found, "single_payment", "single payment", candidates, prefer_tax=True,
                    quote_span=lambda c: _sentence_bounds(doc, c.start, c.end, 200, 60))
-    return best.text if best else None
+    return best.value if best else (None, None)
 
 
 # =============================================================================================
@@ -1220,39 +1323,78 @@ def _find_single_payment(doc: _Flat, found: _Found, tax: list[tuple[int, int]]) 
 # =============================================================================================
 
 _SECURITY_NOUN = r"(?:Notes?|Securities|Bonds?|Debentures?|Certificates?|Warrants|CDs)"
-_TITLE_RE = re.compile(rf"^(?:(?:U\.?\s?S\.?\s?)?\$[\d,.]+\s+)?"
+_TITLE_RE = re.compile(rf"^(?:(?:U\.?\s?S\.?\s?)?\$[\d,.]+\s+|[\d,]+\s+Units\s+)?"
                        rf"(?P<title>.*?\b{_SECURITY_NOUN}\b.*?\bdue\b\s+"
                        rf"(?:{DATE}|(?:{_MONTH}\s+)?\d{{4}}).*)$", re.I)
 _SMALL_WORDS = {"a", "an", "and", "of", "on", "the", "to", "for", "in", "at", "by", "due", "or",
                 "with", "from", "into", "per"}
-_COMPANY_SUFFIX = re.compile(
-    r",?\s+(?:Inc\.?|Incorporated|Corporation|Corp\.?|Company|Co\.|LLC|L\.L\.C\.|plc|PLC|"
-    r"N\.V\.|AG|S\.A\.|Limited|Ltd\.?|L\.P\.)\s*$", re.I)
+_COMPANY_WORDS = (r"(?:Inc\.?|Incorporated|Corporation|Corp\.?|Company|Co\.|LLC|L\.L\.C\.|plc|"
+                  r"PLC|N\.V\.|AG|S\.A\.|Limited|Ltd\.?|L\.P\.)")
+_COMPANY_SUFFIX = re.compile(rf",?\s+{_COMPANY_WORDS}\s*$", re.I)
+_ISSUER_BEFORE_AMOUNT = re.compile(
+    rf"^(?P<issuer>[A-Z][^$|]{{1,60}}?\s{_COMPANY_WORDS})\s+(?=(?:U\.?\s?S\.?\s?)?\$\d)")
 
 
-def _find_description(doc: _Flat, found: _Found) -> str | None:
+def _find_description(doc: _Flat, found: _Found, maturity: date | None = None) -> str | None:
     """"<issuer short name> <title>": the title is the first heading near the top naming notes
     or securities "due <date or year>" ("CMS CURVE NOTES DUE JULY 20, 2027"), printed in title
     case with acronyms kept and "due" in lower case; the issuer's short name is the acronym of
-    its name when the document uses it ("AIG"), its own defined short name, or its name."""
+    its name when the document uses it ("AIG"), its own defined short name, or its name (see
+    :func:`_issuer_short_name`).  A title whose "due …" wraps onto the next line is joined
+    (:func:`_title_line`); a title printed after the issuer's name and the amount ("Alpstein
+    Bank AG $7,250,000 … Notes due …") gives the issuer's name too."""
     top = list(zip(doc.starts, doc.line_texts))[:150]
-    for index, (start, text) in enumerate(top):
-        plain = " ".join(text.replace("|", " ").split())
+    for index in range(len(top)):
+        start, plain, end = _title_line(top, index)
         if len(plain.split()) > 30 or not re.search(r"\bdue\b", plain, re.I):
             continue
-        m = _TITLE_RE.match(plain)
+        named = _ISSUER_BEFORE_AMOUNT.match(plain)
+        m = _TITLE_RE.match(plain[named.end():] if named else plain)
         if not m:
             continue
         title = m.group("title").strip(" ,;")
         nice = _title_case(doc, title)
-        issuer = _issuer_short_name(doc, [t for _, t in top[:index]])
-        description = nice
-        if issuer and not nice.lower().startswith(issuer.lower()):
-            description = f"{issuer} {nice}"
-        quote, line = doc.quote(start, start + len(text))
+        issuer = _issuer_short_name(doc, [t for _, t in top[:index]],
+                                    named.group("issuer") if named else None)
+        description = _one_due_date(nice, maturity)
+        if issuer and not description.lower().startswith(issuer.lower()):
+            description = f"{issuer} {description}"
+        quote, line = doc.quote(start, end)
         found.evidence.append(Evidence("description", description, quote, line))
         return description
     return None
+
+
+def _one_due_date(title: str, maturity: date | None) -> str:
+    """A title naming several notes' maturities ("… due March 5, 2029 and March 5, 2031") names
+    only ``maturity``'s, the note read (see :func:`_find_tranche`)."""
+    if maturity is None:
+        return title
+    listing = re.search(rf"\bdue\s+(?P<dates>{DATE}(?:\s*(?:,|and|&)\s*(?:and\s+)?{DATE})+)",
+                        title, re.I)
+    if not listing:
+        return title
+    for m in _DATE_RE.finditer(listing.group("dates")):
+        if parse_date(m.group(0)) == maturity:
+            return title[:listing.start("dates")] + m.group(0) + title[listing.end("dates"):]
+    return title
+
+
+def _title_line(top: list[tuple[int, str]], index: int) -> tuple[int, str, int]:
+    """The line at ``index`` as (start, text without bars, end); a title line naming notes or
+    securities but no "due" is joined with the next line when that one starts with "due"
+    ("… Principal Protected Notes" / "due September 30, 2030")."""
+    start, text = top[index]
+    plain = " ".join(text.replace("|", " ").split())
+    end = start + len(text)
+    if index + 1 < len(top) and not re.search(r"\bdue\b", plain, re.I) and \
+            re.search(rf"\b{_SECURITY_NOUN}\b", plain, re.I) and len(plain.split()) <= 20 and \
+            not plain.endswith((".", ",", ";", ":")):
+        next_start, next_text = top[index + 1]
+        following = " ".join(next_text.replace("|", " ").split())
+        if re.match(r"due\b", following, re.I):
+            return start, f"{plain} {following}", next_start + len(next_text)
+    return start, plain, end
 
 
 def _title_case(doc: _Flat, title: str) -> str:
@@ -1290,30 +1432,255 @@ def _printed_in_capitals(doc: _Flat, word: str) -> bool:
     return False
 
 
-def _issuer_short_name(doc: _Flat, lines: list[str]) -> str | None:
-    """The issuer's short name, from the company name printed above the title: its acronym
-    when the document uses it as a word ("AMERICAN INTERNATIONAL GROUP, INC." → "AIG"), the
-    short name it defines ("(“Citi”)"), or the name without its corporate suffix."""
+def _issuer_short_name(doc: _Flat, lines: list[str], named: str | None = None) -> str | None:
+    """The issuer's short name, from its company name: printed on a line of its own above the
+    title, else before the title's amount (``named``), else after the label "Issuer:"
+    (:func:`_labelled_issuer`).  See :func:`_short_name`."""
     for text in reversed(lines):
         plain = " ".join(text.replace("|", " ").split())
-        if not _COMPANY_SUFFIX.search(plain) or len(plain.split()) > 8:
-            continue
-        name = re.sub(r"\s*(?:&|\band)$", "", _COMPANY_SUFFIX.sub("", plain).strip(" ,"))
-        words = [w for w in re.split(r"[\s,]+", name)
-                 if w and w.lower() not in ("the", "of", "and", "&")]
-        acronym = "".join(w[0].upper() for w in words if w[0].isalpha())
-        if len(acronym) >= 2 and re.search(rf"(?<![A-Za-z]){acronym}(?![A-Za-z])",
-                                           doc.prose.replace(plain, "")):
-            return acronym
-        defined = re.search(rf"{re.escape(name)}[^()]{{0,20}}\(\s*(?:the\s+)?"
-                            rf"\"([A-Z][\w&. -]{{1,24}})\"\s*\)", doc.prose, re.I)
-        if defined and defined.group(1).lower() not in ("company", "issuer", "bank", "guarantor"):
-            return defined.group(1)
-        if name.isupper():
-            name = " ".join(w if _printed_in_capitals(doc, w) else w.capitalize()
-                            for w in name.split())
-        return name
+        if _is_company_name(plain):
+            return _short_name(doc, plain)
+    name = named or _labelled_issuer(doc)
+    return _short_name(doc, name) if name else None
+
+
+_BANK_NAME = re.compile(r"^(?:the\s+)?[A-Z][\w.&'-]*(?:\s+[\w.&'-]+){0,5}$", re.I)
+
+
+def _is_company_name(plain: str) -> bool:
+    """A line that is a company's name: at most eight words ending in a corporate suffix
+    ("Northgate Capital Holdings, Inc.", "Harbor Chase Financial Company LLC"), or a bank's
+    name of at most six words without one ("ROYAL BANK OF CANADA" style: "THE DOMINION MAPLE
+    BANK")."""
+    if _COMPANY_SUFFIX.search(plain) and len(plain.split()) <= 8:
+        return True
+    return bool(_BANK_NAME.match(plain)) and bool(re.search(r"\bBank\b", plain, re.I)) and \
+        not re.search(r"\d", plain)
+
+
+def _labelled_issuer(doc: _Flat) -> str | None:
+    """The company named after "Issuer:": up to its corporate suffix ("Issuer: Cedar Global
+    Markets Holdings Inc., a wholly owned subsidiary of …" → "Cedar Global Markets Holdings
+    Inc."), or a bank's name filling the cell ("Issuer: The Dominion Maple Bank")."""
+    m = re.search(rf"\bIssuer\s*[:|]\s*\|?\s*(?P<name>[A-Z][^|:;()]{{1,60}}?\s{_COMPANY_WORDS})"
+                  rf"(?![A-Za-z])", doc.flat)
+    if m:
+        return m.group("name")
+    m = re.search(r"\bIssuer\s*[:|]\s*\|?\s*(?P<name>[A-Z][^|:;(),]{1,60}?)\s*(?:\||,|\(|$)",
+                  doc.flat)
+    if m and _is_company_name(m.group("name").strip()):
+        return m.group("name").strip()
     return None
+
+
+def _short_name(doc: _Flat, plain: str) -> str:
+    """A company's short name: its acronym when the document uses it as a word ("AMERICAN
+    INTERNATIONAL GROUP, INC." → "AIG"), the short name it defines ("Harbor Financial"), or
+    the name without "The" and its corporate suffixes ("Company LLC"), in the document's
+    capitalisation."""
+    name = plain
+    while _COMPANY_SUFFIX.search(name):
+        name = _COMPANY_SUFFIX.sub("", name).strip(" ,")
+    name = re.sub(r"\s*(?:&|\band)$", "", name)
+    name = re.sub(r"^the\s+", "", name, flags=re.I)
+    words = [w for w in re.split(r"[\s,]+", name)
+             if w and w.lower() not in ("the", "of", "and", "&")]
+    acronym = "".join(w[0].upper() for w in words if w[0].isalpha())
+    if len(acronym) >= 2 and re.search(rf"(?<![A-Za-z]){acronym}(?![A-Za-z])",
+                                       doc.prose.replace(plain, "")):
+        return acronym
+    defined = re.search(rf"{re.escape(name)}[^()]{{0,20}}\(\s*(?:the\s+)?"
+                        rf"\"([A-Z][\w&. -]{{1,24}})\"\s*\)", doc.prose, re.I)
+    if defined and defined.group(1).lower() not in ("company", "issuer", "bank", "guarantor"):
+        return defined.group(1)
+    if name.isupper():
+        name = " ".join(w if _printed_in_capitals(doc, w) else w.capitalize()
+                        for w in name.split())
+    return name
+
+
+# =============================================================================================
+# 7b. Several notes in one document
+# =============================================================================================
+
+@dataclass
+class _Tranche:
+    """One of several notes a document describes, each with its own CUSIP and tax figures."""
+
+    instrument_id: str
+    maturity: date | None
+    name: str | None                   # its column heading or defined name ("2031 Notes")
+    span: tuple[int, int] = (0, 0)     # its part of the tax section
+    id_at: tuple[int, int] = (0, 0)    # where its CUSIP is printed
+    maturity_at: tuple[int, int] = (0, 0)
+
+
+def _find_tranche(doc: _Flat, found: _Found, tax: list[tuple[int, int]],
+                  wanted: str | None) -> _Tranche | None:
+    """The note to read when the document gives the tax figures of several notes, each with its
+    own CUSIP and its own comparable yield ("2029 Notes. … the comparable yield for the 2029
+    Notes is 3.95% …", then the same for the 2031 Notes).
+
+    The notes come from a key-terms row printing several CUSIPs side by side (with the maturity
+    dates, and the column headings naming each note, in the rows around it), from several
+    labelled CUSIPs, or else from the tax section itself when each of its comparable yields is
+    given with one CUSIP.  Each comparable yield of the tax section opens one note's part of
+    it, recognised by the note's CUSIP, name or maturity year, else by order.  The note read is
+    the one whose CUSIP or ISIN is ``wanted``; else, when the notes come from the tax section,
+    the one with the document's own labelled CUSIP; else the first.  The other notes' parts are
+    then ignored by every other rule (``found.excluded``); what was done is an assumption.
+    None when the document gives one note's figures."""
+    starts = _yield_paragraphs(doc, tax)
+    if len(starts) < 2:
+        return None
+    spans = []
+    for k, start in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else next(
+            (b for a, b in tax if a <= start < b), len(doc.flat))
+        spans.append((start, end))
+    notes = _side_by_side_notes(doc) or _labelled_notes(doc)
+    own_id = None
+    if len(notes) < 2:
+        own_id = notes[0].instrument_id if notes else None
+        notes = _notes_in_tax_parts(doc, spans)
+        if len(notes) < 2:
+            return None
+    owners = [_segment_owner(doc.prose[a:b], notes) for a, b in spans]
+    ids = ", ".join(n.instrument_id for n in notes)
+    if len(spans) == len(notes) and len(set(owners)) == len(owners) and None not in owners:
+        for (a, b), k in zip(spans, owners):
+            notes[k].span = (a, b)
+    elif len(spans) == len(notes):
+        for (a, b), note in zip(spans, notes):
+            note.span = (a, b)
+        found.assume(f"the document gives the tax figures of {len(notes)} notes ({ids}): they "
+                     "are matched to the notes in the order they are printed")
+    else:
+        found.assume(f"the document describes {len(notes)} notes ({ids}) but its tax section "
+                     f"gives {len(spans)} comparable yields: which belongs to which is not clear; "
+                     "the first is read — check it against the document")
+        return None
+    key = (wanted or "").strip().upper()
+    asked = key[2:11] if len(key) == 12 else key      # an ISIN names the CUSIP it holds
+    chosen = next((n for n in notes if asked and asked == n.instrument_id), None)
+    own = next((n for n in notes if own_id and own_id == n.instrument_id), None)
+    said = f"the document gives the tax figures of {len(notes)} notes ({ids}), each with its own " \
+           "comparable yield: "
+    if chosen is not None:
+        found.assume(said + f"{_note_name(chosen)}, the one asked for, is read")
+    elif own is not None:
+        chosen = own
+        found.assume(said + f"{_note_name(chosen)}, the one whose CUSIP the document's terms "
+                     "print, is read")
+    else:
+        chosen = min(notes, key=lambda n: n.span[0])
+        found.assume(said + f"the first, {_note_name(chosen)}, is read; give another's CUSIP "
+                     "(--id) to read it")
+    found.excluded.extend(n.span for n in notes if n is not chosen)
+    return chosen
+
+
+def _notes_in_tax_parts(doc: _Flat, spans: list[tuple[int, int]]) -> list[_Tranche]:
+    """Notes named in the tax section itself: each part (one comparable yield each) prints one
+    valid CUSIP, a different one in each part ("For the notes with CUSIP 63318FAE1, …")."""
+    notes = []
+    for a, b in spans:
+        codes = {m.group(0) for m in re.finditer(
+            r"(?<![0-9A-Za-z])[0-9A-Z]{6}[0-9A-Z*@#]{2}[0-9](?![0-9A-Za-z])", doc.flat[a:b])
+            if _cusip_ok(m.group(0)) and re.search(r"\d", m.group(0)[:6])}
+        if len(codes) != 1:
+            return []
+        code = codes.pop()
+        at = doc.flat.index(code, a)
+        notes.append(_Tranche(code, None, None, id_at=(at, at + len(code))))
+    return notes if len({n.instrument_id for n in notes}) == len(notes) else []
+
+
+def _note_name(note: _Tranche) -> str:
+    """A note as named in assumptions: "63318FAF8 (2031 Notes)"."""
+    return note.instrument_id + (f" ({note.name})" if note.name else "")
+
+
+def _side_by_side_notes(doc: _Flat) -> list[_Tranche]:
+    """Notes printed side by side in a key-terms table: a "CUSIP" row with one valid CUSIP per
+    column, the "Maturity Date" row nearby with one date per column, and the row of column
+    headings above them ("2029 Notes | 2031 Notes")."""
+    label = re.compile(r"^CUSIP\b", re.I)
+    for index, text in enumerate(doc.line_texts):
+        cells = doc.cells(index)
+        if not cells or not label.match(cells[0]):
+            continue
+        codes = [m.group(0) for c in cells[1:]
+                 for m in [re.match(r"[0-9A-Z]{6}[0-9A-Z*@#]{2}[0-9](?![0-9A-Za-z])", c)] if m]
+        codes = [c for c in codes if _cusip_ok(c)]
+        if len(codes) < 2 or len(codes) != len(cells) - 1:
+            continue
+        at = (doc.starts[index], doc.starts[index] + len(text))
+        notes = [_Tranche(c, None, None, id_at=at) for c in codes]
+        for other in range(max(0, index - 12), min(len(doc.line_texts), index + 12)):
+            row = doc.cells(other)
+            if len(row) == len(codes) + 1 and re.match(r"(?:Stated\s+)?Maturity(?:\s+Date)?\b",
+                                                        row[0], re.I):
+                dates = [parse_date(c) for c in row[1:]]
+                if all(dates):
+                    where = (doc.starts[other], doc.starts[other] + len(doc.line_texts[other]))
+                    for note, d in zip(notes, dates):
+                        note.maturity, note.maturity_at = d, where
+            if other < index and len(row) == len(codes) and all(
+                    re.search(rf"\b{_SECURITY_NOUN}\b|\b(?:Tranche|Series|Class)\b", c, re.I)
+                    and len(c.split()) <= 5 for c in row):
+                for note, heading in zip(notes, row):
+                    note.name = heading
+        return notes
+    return []
+
+
+def _labelled_notes(doc: _Flat) -> list[_Tranche]:
+    """Notes each with a labelled CUSIP of its own ("CUSIP (2029 Notes): …" and "CUSIP (2031
+    Notes): …"): the distinct valid CUSIPs, in the order printed; a parenthetical in the label
+    names the note."""
+    notes: list[_Tranche] = []
+    pattern = r"CUSIP(?:\s*(?:No\.?|Number|#))?(?:\s*\((?P<name>[^()|]{1,30})\))?"
+    for m in _labelled(doc, pattern, r"[0-9A-Z]{6}[0-9A-Z*@#]{2}[0-9](?![0-9A-Za-z])"):
+        line_start = doc.starts[doc.index_at(m.start())]
+        if doc.flat[line_start:m.start()].rsplit("|", 1)[-1].strip():
+            continue    # "Reference stock CUSIP: …" is not a note's
+        code = m.group("value").upper()
+        if _cusip_ok(code) and code not in [n.instrument_id for n in notes]:
+            name = m.group("name") if isinstance(m, re.Match) else None
+            notes.append(_Tranche(code, None, name, id_at=(m.start(), m.end())))
+    return notes
+
+
+def _yield_paragraphs(doc: _Flat, tax: list[tuple[int, int]]) -> list[int]:
+    """The starts of the tax section's paragraphs that state a comparable yield with a figure,
+    when they state different figures."""
+    starts, values = [], set()
+    for m in re.finditer(r"comparable\s+yield[^.;%]{0,160}?(\d{1,2}(?:\.\d+)?)"
+                         r"(?:\s?%|\s+per\s?cent\b)", doc.prose, re.I):
+        if not _in_spans(m.start(), tax):
+            continue
+        paragraph = doc.paragraphs[max(0, bisect.bisect_right(doc.paragraphs, m.start()) - 1)]
+        if paragraph not in starts:
+            starts.append(paragraph)
+            values.add(m.group(1))
+    return starts if len(values) >= 2 else []
+
+
+def _segment_owner(text: str, notes: list[_Tranche]) -> int | None:
+    """The note a part of the tax section is about: the only one whose CUSIP, name or maturity
+    year ("… for the 2031 Notes", "Notes due March 5, 2031") it names."""
+    def names(note: _Tranche) -> bool:
+        if note.instrument_id in text or (note.name and re.search(
+                rf"(?<![\w]){re.escape(note.name)}(?![\w])", text, re.I)):
+            return True
+        if note.maturity is None:
+            return False
+        year = str(note.maturity.year)
+        return bool(re.search(rf"\b{year}\s+{_SECURITY_NOUN}|\bdue\s+(?:{_MONTH}\s+\d{{1,2}},?\s+)?"
+                              rf"{year}\b", text, re.I))
+    owners = [k for k, note in enumerate(notes) if names(note)]
+    return owners[0] if len(owners) == 1 else None
 
 
 # =============================================================================================
@@ -1326,9 +1693,11 @@ _PERIOD_START = (rf"(?:{DATE}|(?:the\s+)?Original\s+Issue\s+Date|(?:the\s+)?Issu
 _TOKEN = re.compile(
     rf"(?P<period>(?P<p1>{_PERIOD_START})\s*\|?\s*(?P<conj>{_CONJ})\s*\|?\s*(?P<p2>{DATE}))"
     rf"|(?P<date>{DATE})"
-    r"|(?P<amount>(?:\$[\s|]{0,8}(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+    r"|(?P<percent>(?<![\w.,/$-])\d{1,3}(?:\.\d+)?\s?%)"
+    r"|(?P<amount>(?:(?:U\.\s?S\.\s?)?\$[\s|]{0,8}(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
     r"|(?<![\w.,/$-])(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.\d+)))"
     rf"(?P<after>(?!\d|\s?%|,\d|\.\d)(?:\s?\(\d\)|\*+|†|‡)?)"
+    r"|(?P<year>(?<![\w.,/$-])(?:19|20)\d\d(?![\w.,/%$-]))"
     r"|(?P<bar>\|)"
     r"|(?P<word>[A-Za-z][A-Za-z'.&-]*)",
     re.I)
@@ -1338,11 +1707,14 @@ _UNIT_AFTER = re.compile(rf"\s*(?:in\s+)?{_UNIT_NOUNS}\b|\s*(?:aggregate|total\s
 
 @dataclass
 class _Item:
-    kind: str                  # "P" period, "D" date, "A" amount, "W" words, "BREAK"
+    kind: str                  # "P" period, "D" date, "Y" calendar year, "A" amount, "W" words,
+                               # "BREAK"
     start: int
     end: int
     value: object = None       # date, (start text, conj, end date) or amount text
     words: int = 0
+    line: int = 0              # the index of its line in the flat text
+    bar_before: bool = False   # a cell bar between it and the item before it
 
 
 def _items(doc: _Flat) -> list[_Item]:
@@ -1352,17 +1724,22 @@ def _items(doc: _Flat) -> list[_Item]:
     items: list[_Item] = []
     words = 0
     word_item: _Item | None = None
+    bar = False
     for m in _TOKEN.finditer(doc.flat):
         if m.group("period"):
             kind = "period"
         elif m.group("date"):
             kind = "date"
-        elif m.group("amount"):
+        elif m.group("amount") or m.group("percent"):
             kind = "amount"
+        elif m.group("year"):
+            kind = "year" if _alone_in_cell(doc, m.start(), m.end()) else "skip"
         elif m.group("bar"):
             kind = "bar"
         else:
             kind = "word"
+        if kind == "skip":
+            continue
         if kind == "amount":
             before = doc.flat[max(0, m.start() - 12):m.start()]
             if re.search(r"\bper\s+(?:each\s+)?(?:U\.\s?S\.\s?)?$", before, re.I) or \
@@ -1382,7 +1759,9 @@ def _items(doc: _Flat) -> list[_Item]:
         words = 0
         word_item = None
         if kind == "bar":
+            bar = True
             continue
+        count = len(items)
         if kind == "period":
             end = parse_date(m.group("p2"))
             start_text = " ".join(m.group("p1").split())
@@ -1394,9 +1773,29 @@ def _items(doc: _Flat) -> list[_Item]:
             value = parse_date(m.group("date"))
             if value is not None:
                 items.append(_Item("D", m.start(), m.end(), value))
+        elif kind == "year":
+            items.append(_Item("Y", m.start(), m.end(), date(int(m.group("year")), 12, 31)))
+        elif m.group("percent"):
+            items.append(_Item("A", m.start(), m.end(), _plain_amount(m.group("percent")) + "%"))
         else:
             items.append(_Item("A", m.start(), m.end(), _plain_amount(m.group("amount"))))
+        if len(items) > count:
+            items[-1].line, items[-1].bar_before = doc.index_at(m.start()), bar
+        bar = False
     return items
+
+
+def _alone_in_cell(doc: _Flat, start: int, end: int) -> bool:
+    """The text between ``start`` and ``end`` is a cell of its own, or starts one and an amount
+    follows: a calendar year printed as the first column of a table ("2026 | $0.3025", "2026
+    $0.3025"), not a year inside a sentence or a label."""
+    index = doc.index_at(start)
+    line_start = doc.starts[index]
+    line_end = line_start + len(doc.line_texts[index])
+    before = doc.flat[line_start:start].rsplit("|", 1)[-1]
+    after = doc.flat[end:line_end].split("|", 1)[0]
+    return not before.strip() and (
+        not after.strip() or bool(re.match(r"\s+(?:U\.S\.)?\$?\s?\d", after)))
 
 
 @dataclass
@@ -1414,6 +1813,7 @@ class _Run:
     kind: str | None = None     # "schedule" / "accruals"
     heading: tuple[int, int] = (0, 0)
     columns: str = ""
+    columns_at: tuple[int, int] = (0, 0)   # where ``columns`` is in the flat text
     intro: str = ""
 
 
@@ -1442,16 +1842,21 @@ def _runs(items: list[_Item]) -> list[_Run]:
     return runs
 
 
-def _shape(record: _Record) -> tuple[str, int]:
-    return record.lead, len(record.amounts)
+def _shape(record: _Record) -> tuple:
+    """Records of one table have the same lead, the same number of amounts, and their amounts
+    in the same places are percentages or not."""
+    return record.lead, len(record.amounts), tuple(a.endswith("%") for a in record.amounts)
 
 
 def _record_at(items: list[_Item], i: int) -> tuple[_Record | None, int]:
     item = items[i]
     if item.kind == "P":
         lead, dates, j = "P", item.value, i + 1
+    elif item.kind == "Y":
+        lead, dates, j = "Y", (item.value,), i + 1
     elif item.kind == "D":
-        if i + 1 < len(items) and items[i + 1].kind == "D":
+        if i + 1 < len(items) and items[i + 1].kind == "D" and (
+                items[i + 1].bar_before or items[i + 1].line == item.line):
             lead, dates, j = "DD", (item.value, items[i + 1].value), i + 2
         else:
             lead, dates, j = "D", (item.value,), i + 1
@@ -1492,6 +1897,7 @@ def _classify(doc: _Flat, run: _Run, previous_end: int) -> None:
     intro_start = sentence_ends[-2] if len(sentence_ends) >= 2 else 0
     intro = before[intro_start:cut]
     run.columns = flat_before[cut:]
+    run.columns_at = (lo + cut, first)
     run.intro = intro
     heading_start = lo + (intro_start if intro.strip() else cut)
     run.heading = (heading_start, first)
@@ -1510,37 +1916,64 @@ def _classify(doc: _Flat, run: _Run, previous_end: int) -> None:
 
 
 def _column_roles(run: _Run) -> list[str]:
-    """The role of each amount column ("payment", "period", "cumulative", "aip"), from the
-    order of the column headings, when they can be told apart; else []."""
+    """The role of each amount column ("payment", "period", "cumulative", "aip", "rate"), from
+    the order of the column headings, when they can be told apart; else []."""
+    return [role for role, _ in _role_labels(run)]
+
+
+def _column_labels(run: _Run) -> list[str]:
+    """The column heading of each amount column when they can be told apart; else []."""
+    return [label for _, label in _role_labels(run)]
+
+
+def _role_labels(run: _Run) -> list[tuple[str, str]]:
+    """(role, heading) of each amount column: a heading naming a rate ("Coupon Rate", "Interest
+    Rate (%)") is a "rate", not a payment; an adjusted issue price is "aip"; an accrual is
+    "period" or, when it is a running total, "cumulative"; a payment is "payment"."""
     labels = [c.strip() for c in run.columns.split("|") if re.search(r"[A-Za-z]", c)]
-    roles = []
+    pairs = []
     for label in labels:
         if re.search(r"adjusted\s+issue\s+price", label, re.I):
-            roles.append("aip")
+            pairs.append(("aip", label))
+        elif re.search(r"\brates?\b", label, re.I) and not re.search(
+                r"projected\s+payment|amount", label, re.I):
+            pairs.append(("rate", label))
         elif _ACCRUAL_WORDS.search(label) or re.search(r"\binterest\b", label, re.I):
-            roles.append("cumulative" if _CUMULATIVE.search(label) and not _DURING.search(label)
-                         else "period")
+            pairs.append(("cumulative" if _CUMULATIVE.search(label) and
+                          not _DURING.search(label) else "period", label))
         elif _CUMULATIVE.search(label) and not re.search(r"date|period", label, re.I):
-            roles.append("cumulative")
+            pairs.append(("cumulative", label))
         elif _PAYMENT_WORDS.search(label) and not re.search(r"\bdates?\b", label, re.I):
-            roles.append("payment")
+            pairs.append(("payment", label))
     n = len(run.records[0].amounts)
-    return roles if len(roles) == n else []
+    return pairs if len(pairs) == n else []
 
 
 # =============================================================================================
 # 9. Tables: rows, choice, frequency
 # =============================================================================================
 
-def _rows(doc: _Flat, found: _Found, records: list[_Record], column: int,
-          issue: date | None, label: str) -> list[PrintedRow]:
+@dataclass
+class _TableTerms:
+    """What reading a table's rows needs from the rest of the document."""
+
+    issue: date | None
+    maturity: date | None
+    unit: str | None
+
+
+def _rows(doc: _Flat, found: _Found, records: list[_Record], column: int, terms: _TableTerms,
+          label: str, per: str | None = None) -> list[PrintedRow]:
     """PrintedRows of one amount column, in date order.  A period printed "X through Y"
     includes X, so its start is the day before X ("Original Issue Date through …" and a period
     starting on the issue date start on the issue date); "X to Y" and (from, to) columns are
     taken as printed, unless consecutive periods start the day after the previous one ends,
     which is the inclusive style again (assumption recorded).  Two dates per row that do not
     chain from row to row are not a period ("Observation Date | Payment Date"): the later is
-    the payment date and the row has no period start (assumption recorded)."""
+    the payment date and the row has no period start (assumption recorded).  A calendar year
+    ("2026") is the year to 31 December (see :func:`_calendar_year_period`).  A percentage
+    keeps its digits; ``per`` says what it is quoted per."""
+    issue = terms.issue
     unchained = _unchained_date_pairs(records)
     if unchained:
         found.assume(f"the {label} prints two dates per row that do not run on from row to row; "
@@ -1548,7 +1981,11 @@ def _rows(doc: _Flat, found: _Found, records: list[_Record], column: int,
     rows: list[tuple[date | None, date, str, int, bool]] = []
     for record in records:
         line = doc.line_at(record.start)
-        amount = record.amounts[column]
+        amount = record.amounts[column].rstrip("%")
+        if record.lead == "Y":
+            start, end = _calendar_year_period(found, record.dates[0].year, terms, label)
+            rows.append((start, end, amount, line, False))
+            continue
         if record.lead == "D" or unchained:
             rows.append((None, max(record.dates), amount, line, False))
             continue
@@ -1560,6 +1997,10 @@ def _rows(doc: _Flat, found: _Found, records: list[_Record], column: int,
             conj, inclusive = "from-to", False
         rows.append((start, end, amount, line, inclusive))
     rows.sort(key=lambda r: r[1])
+    if rows and records[0].lead == "Y" and issue is None:
+        found.assume(f"the {label} prints calendar years but the issue date is not printed: "
+                     "the first year's period_start is left empty")
+        rows[0] = (None,) + rows[0][1:]
     starts = [r[0] for r in rows if isinstance(r[0], date)]
     ends = [r[1] for r in rows]
     day_after = sum(1 for s, prev in zip([r[0] for r in rows[1:]], ends) if isinstance(s, date)
@@ -1587,8 +2028,30 @@ def _rows(doc: _Flat, found: _Found, records: list[_Record], column: int,
             period_start = start - timedelta(days=1) if shift else start
         else:
             period_start = None
-        result.append(PrintedRow(period_start, end, amount, line))
+        result.append(PrintedRow(period_start, end, amount, line, per))
     return result
+
+
+def _calendar_year_period(found: _Found, year: int, terms: _TableTerms,
+                          label: str) -> tuple[date | None, date]:
+    """The period of a row printed as a calendar year ("Calendar Year | Interest Deemed to
+    Accrue" / "2026 | $35.12"): from 31 December of the year before to 31 December of the
+    year, the first from the issue date and the last to the maturity date when they fall in it.
+    Without an issue date the first year has no start; without a maturity date the last year
+    is taken to 31 December.  Always an assumption."""
+    start: date | None = date(year - 1, 12, 31)
+    end = date(year, 12, 31)
+    if terms.issue is not None and terms.issue.year == year:
+        start = terms.issue
+    if terms.maturity is not None and terms.maturity.year == year:
+        end = terms.maturity
+    elif terms.maturity is None:
+        found.assume(f"the {label} prints calendar years but the maturity date is not printed: "
+                     "its last year is taken to December 31")
+    found.assume(f"the {label} prints calendar years: each year's period runs from December 31 "
+                 "of the year before (the first from the issue date) to December 31 (the last to "
+                 "the maturity date)")
+    return start, end
 
 
 def _unchained_date_pairs(records: list[_Record]) -> bool:
@@ -1619,8 +2082,7 @@ def _merge_continuations(runs: list[_Run]) -> list[_Run]:
     for run in runs:
         prev = merged[-1] if merged else None
         if prev and prev.kind == run.kind and \
-                (prev.records[0].lead, len(prev.records[0].amounts)) == \
-                (run.records[0].lead, len(run.records[0].amounts)) and \
+                _shape(prev.records[0]) == _shape(run.records[0]) and \
                 not _rows_overlap(prev.records, run.records) and \
                 not re.search(r"comparable\s+yield|following\s+table|as\s+follows", run.intro,
                               re.I):
@@ -1634,6 +2096,7 @@ def _pick_table(doc: _Flat, found: _Found, runs: list[_Run], label: str,
                 tax: list[tuple[int, int]]) -> _Run | None:
     """The table to use among several of one kind: the first inside the tax section, else the
     first; a different table also printed is named in an assumption."""
+    runs = [r for r in runs if not _in_spans(r.records[0].start, found.excluded)]
     if not runs:
         return None
     ordered = sorted(runs, key=lambda r: (not _in_spans(r.records[0].start, tax),
@@ -1651,68 +2114,157 @@ def _pick_table(doc: _Flat, found: _Found, runs: list[_Run], label: str,
     return best
 
 
-def _find_tables(doc: _Flat, found: _Found, tax: list[tuple[int, int]],
-                 issue: date | None) -> tuple[list[PrintedRow], list[PrintedRow]]:
-    """The PPS rows and the accrual rows of the document."""
+def _table_runs(doc: _Flat, found: _Found) -> list[_Run]:
+    """Every table of the document that is a PPS or an accrual table, continuations joined."""
     runs = _runs(_items(doc))
     previous_end = 0
     for run in runs:
         _classify(doc, run, previous_end)
         previous_end = run.records[-1].end
-    runs = _merge_continuations([r for r in runs if r.kind])
+    _adopt_continuations(doc, found, runs)
+    return _merge_continuations([r for r in runs if r.kind])
+
+
+_SENTENCE_IN_GAP = re.compile(r"[a-z]{3,}[.;:]\s|[a-z]{3,}[.;:]$")
+
+
+def _adopt_continuations(doc: _Flat, found: _Found, runs: list[_Run]) -> None:
+    """A table continued after a page break without its column headings: rows of the same
+    shape, later dates, right after a PPS or accrual table, with nothing but a page footer or
+    running head in between (at most 40 words and no sentence) are more of that table
+    (assumption recorded)."""
+    for previous, run in zip(runs, runs[1:]):
+        if run.kind or not previous.kind or _shape(previous.records[0]) != _shape(run.records[0]):
+            continue
+        if _rows_overlap(previous.records, run.records):
+            continue
+        gap = doc.prose[previous.records[-1].end:run.records[0].start]
+        if len(gap.split()) > 40 or _SENTENCE_IN_GAP.search(gap):
+            continue
+        run.kind = previous.kind
+        run.heading, run.columns, run.columns_at = previous.heading, previous.columns, (0, 0)
+        found.assume(f"the table at line {doc.line_at(previous.records[0].start)} is taken to "
+                     f"continue at line {doc.line_at(run.records[0].start)} after "
+                     f"'{' '.join(gap.split())[:60]}' (a page break): its rows are joined")
+
+
+def _find_tables(doc: _Flat, found: _Found, tax: list[tuple[int, int]], runs: list[_Run],
+                 terms: _TableTerms) -> tuple[list[PrintedRow], list[PrintedRow]]:
+    """The PPS rows and the accrual rows of the document."""
     schedule_run = _pick_table(doc, found, [r for r in runs if r.kind == "schedule"],
                                "the projected payment schedule", tax)
     accrual_run = _pick_table(doc, found, [r for r in runs if r.kind == "accruals"],
                               "the accrual table", tax)
     schedule: list[PrintedRow] = []
     accruals: list[PrintedRow] = []
+    if schedule_run and schedule_run.records[0].lead == "Y":
+        found.assume(f"the projected payment schedule at line "
+                     f"{doc.line_at(schedule_run.records[0].start)} prints years, not payment "
+                     "dates: it is not read; enter the schedule by hand")
+        schedule_run = None
     if schedule_run:
         roles = _column_roles(schedule_run)
         n = len(schedule_run.records[0].amounts)
-        column = roles.index("payment") if "payment" in roles else n - 1
+        column = _payment_column(schedule_run)
         if n > 1 and "payment" not in roles:
             found.assume("the projected payment schedule has several amount columns; the last "
                          "is taken as the projected payment")
-        schedule = _rows(doc, found, schedule_run.records, column, issue,
-                         "projected payment schedule")
+        label = "projected payment schedule"
+        schedule = _rows(doc, found, schedule_run.records, column, terms, label,
+                         _table_basis(schedule_run, column, terms.unit))
         _table_evidence(doc, found, "schedule", schedule_run, schedule)
         if accrual_run is None and "period" in roles:
-            accruals = _rows(doc, found, schedule_run.records, roles.index("period"), issue,
-                             "accrual table")
+            column = roles.index("period")
+            accruals = _rows(doc, found, schedule_run.records, column, terms, "accrual table",
+                             _table_basis(schedule_run, column, terms.unit))
     if accrual_run:
-        accruals = _accrual_rows(doc, found, accrual_run, issue)
+        accruals = _accrual_rows(doc, found, accrual_run, terms)
         _table_evidence(doc, found, "accruals", accrual_run, accruals)
     return schedule, accruals
 
 
-def _accrual_rows(doc: _Flat, found: _Found, run: _Run, issue: date | None) -> list[PrintedRow]:
+def _payment_column(run: _Run) -> int:
+    """The projected payment's column: the heading naming a projected payment, else the first
+    naming a payment, else the last column of amounts."""
+    pairs = _role_labels(run)
+    payments = [k for k, (role, _) in enumerate(pairs) if role == "payment"]
+    projected = [k for k in payments if _PPS_INTRO.search(pairs[k][1])]
+    if projected or payments:
+        return (projected or payments)[0]
+    return len(run.records[0].amounts) - 1
+
+
+_PERCENT_BASIS = re.compile(r"%|\bper\s*cent(?:age)?\b|\bpercent(?:age)?\b", re.I)
+
+
+def _table_basis(run: _Run, column: int, unit: str | None) -> str | None:
+    """The principal amount a table's amounts are quoted per, when it is not the unit
+    principal: "100" for percentages of the principal amount (cells printed "2.5000%", or the
+    column's heading "Projected Payment (% of principal amount)", "(as a percentage of the
+    principal amount)"), or P for a heading "(per $P principal amount)" naming another amount
+    than the unit principal.  None when the amounts are per unit principal.  Read, not assumed:
+    the caller scales the amounts and says so."""
+    cells = [r.amounts[column] for r in run.records]
+    labels = _column_labels(run)
+    heading = labels[column] if labels else (
+        run.columns if len(run.records[0].amounts) == 1 else "")
+    if all(c.endswith("%") for c in cells) or (
+            _PERCENT_BASIS.search(heading) and not re.search(r"\$", heading)):
+        return "100"
+    m = re.search(rf"\bper\s+(?:each\s+)?{_MONEY}", (heading or run.columns).replace("|", " "),
+                  re.I)
+    if m and unit is not None and Decimal(m.group("money").replace(",", "")) != Decimal(unit):
+        return _canonical(m.group("money").replace(",", ""))
+    return None
+
+
+def _accrual_rows(doc: _Flat, found: _Found, run: _Run, terms: _TableTerms) -> list[PrintedRow]:
     """The accrual per period: the per-period column; when two columns are printed, the one
     whose running sum the other is; when only a cumulative column ("Total OID … as of End of
     Accrual Period") is printed, its differences (assumption recorded)."""
     n = len(run.records[0].amounts)
     roles = _column_roles(run)
+    label = "accrual table"
+
+    def rows(column: int) -> list[PrintedRow]:
+        return _chained(found, _rows(doc, found, run.records, column, terms, label,
+                                     _table_basis(run, column, terms.unit)),
+                        terms.issue)
+
     if n >= 2:
-        columns = [[Decimal(r.amounts[k]) for r in run.records] for k in range(n)]
+        columns = [[Decimal(r.amounts[k].rstrip("%")) for r in run.records] for k in range(n)]
         for p in range(n):
             for c in range(n):
                 if p != c and _is_running_sum(columns[p], columns[c]):
-                    return _rows(doc, found, run.records, p, issue, "accrual table")
-        column = roles.index("period") if "period" in roles else 0
-        return _rows(doc, found, run.records, column, issue, "accrual table")
+                    return rows(p)
+        return rows(roles.index("period") if "period" in roles else 0)
     cumulative = (roles == ["cumulative"]) or (
         not roles and _CUMULATIVE.search(run.columns) and not _DURING.search(run.columns))
-    rows = _rows(doc, found, run.records, 0, issue, "accrual table")
+    printed = rows(0)
     if not cumulative:
-        return rows
+        return printed
     found.assume("the accrual table prints only the total accrued from the original issue date; "
                  "the accrual of each period is the difference of consecutive totals")
     result, previous = [], Decimal(0)
-    for row in rows:
+    for row in printed:
         total = Decimal(row.amount)
         result.append(PrintedRow(row.period_start, row.period_end, format(total - previous, "f"),
-                                 row.line))
+                                 row.line, row.per))
         previous = total
     return result
+
+
+def _chained(found: _Found, rows: list[PrintedRow], issue: date | None) -> list[PrintedRow]:
+    """An accrual table printed by the end date of each period only ("Accrual Period Ending |
+    Interest Deemed to Accrue"): each period runs from the previous end, the first from the
+    issue date (assumption recorded; without an issue date the first is left open)."""
+    if not rows or any(r.period_start is not None for r in rows):
+        return rows
+    found.assume("the accrual table prints only the end of each period: each period runs from "
+                 "the previous end (the first from the issue date)")
+    starts = [issue] + [r.period_end for r in rows[:-1]]
+    return [PrintedRow(start, r.period_end, r.amount, r.line, r.per)
+            for start, r in zip(starts, rows)]
 
 
 def _is_running_sum(period: list[Decimal], total: list[Decimal]) -> bool:
@@ -1740,6 +2292,14 @@ def _table_evidence(doc: _Flat, found: _Found, name: str, run: _Run,
         name, f"{len(rows)} rows, {first.isoformat()} to {last.isoformat()}", quote, line))
 
 
+def _by_calendar_year(rows: list[PrintedRow]) -> bool:
+    """Every period but the last ends on 31 December and they are a year apart: a table by
+    calendar year."""
+    ends = [r.period_end for r in rows[:-1]]
+    return len(ends) >= 2 and all((e.month, e.day) == (12, 31) for e in ends) and \
+        all(b.year - a.year == 1 for a, b in zip(ends, ends[1:]))
+
+
 def _infer_frequency(found: _Found, schedule: list[PrintedRow], accruals: list[PrintedRow],
                      doc: _Flat) -> int | None:
     """Periods per year from the table's periods (the most common period length: about 12,
@@ -1747,6 +2307,8 @@ def _infer_frequency(found: _Found, schedule: list[PrintedRow], accruals: list[P
     ("Interest Accrual Periods: The semi-annual period …", "payable quarterly").  Always an
     assumption."""
     for rows, what in ((schedule, "schedule"), (accruals, "accrual table")):
+        if what == "accrual table" and _by_calendar_year(rows):
+            continue  # how the issuer reports the accruals, not how the yield compounds
         spans = []
         for k, row in enumerate(rows):
             start = row.period_start or (rows[k - 1].period_end if k else None)
@@ -1778,25 +2340,38 @@ def _infer_frequency(found: _Found, schedule: list[PrintedRow], accruals: list[P
 # 10. Putting it together
 # =============================================================================================
 
-def terms_from_text(text: str, source_name: str = "document") -> TermsDocument:
+def terms_from_text(text: str, source_name: str = "document",
+                    instrument_id: str | None = None) -> TermsDocument:
     """Read the terms out of a document's text (plain text as filed, or HTML: detected by
-    content)."""
+    content).  ``instrument_id`` chooses the note to read when the document describes several
+    (:func:`_find_tranche`); otherwise it is not used."""
     doc = _Flat(_document_lines(text))
     found = _Found()
     tax = _tax_spans(doc)
 
-    instrument_id = _find_instrument_id(doc, found)
-    description = _find_description(doc, found)
+    tranche = _find_tranche(doc, found, tax, instrument_id)
+    if tranche:
+        instrument_id = tranche.instrument_id
+        found.add(doc, "instrument_id", instrument_id, *tranche.id_at)
+    else:
+        instrument_id = _find_instrument_id(doc, found)
+    description = _find_description(doc, found, tranche.maturity if tranche else None)
     issue_date = _find_labelled_date(doc, found, "issue_date", "issue date", _ISSUE_LABELS)
-    maturity_date = _find_labelled_date(doc, found, "maturity_date", "maturity date",
-                                        _MATURITY_LABELS)
-    unit_principal = _find_unit_principal(doc, found, tax)
+    if tranche and tranche.maturity:
+        maturity_date = tranche.maturity
+        found.add(doc, "maturity_date", maturity_date.isoformat(), *tranche.maturity_at)
+    else:
+        maturity_date = _find_labelled_date(doc, found, "maturity_date", "maturity date",
+                                            _MATURITY_LABELS)
+    runs = _table_runs(doc, found)
+    unit_principal = _find_unit_principal(doc, found, tax, runs)
     issue_price = _find_issue_price(doc, found, unit_principal)
     comparable_yield, frequency = _find_comparable_yield(doc, found, tax)
     day_count = _find_day_count(doc, found, tax)
     fixed_payments = _find_fixed_payments(doc, found, tax)
-    single_payment = _find_single_payment(doc, found, tax)
-    schedule, accruals = _find_tables(doc, found, tax, issue_date)
+    single_payment, single_payment_per = _find_single_payment(doc, found, tax)
+    schedule, accruals = _find_tables(doc, found, tax, runs,
+                                      _TableTerms(issue_date, maturity_date, unit_principal))
     if frequency is None:
         frequency = _infer_frequency(found, schedule, accruals, doc)
 
@@ -1822,4 +2397,5 @@ def terms_from_text(text: str, source_name: str = "document") -> TermsDocument:
         accruals=tuple(accruals),
         evidence=tuple(evidence),
         assumptions=tuple(found.assumptions),
+        single_payment_per=single_payment_per,
     )
