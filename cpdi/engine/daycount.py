@@ -186,9 +186,11 @@ def _add_months(day: date, months: int) -> date | None:
         return None
 
 
-def act_act_icma(start: date, end: date, frequency: int) -> float:
+def act_act_icma(start: date, end: date, frequency: int, through: date | None = None) -> float:
     """ACT/ACT ICMA year fraction of the period ``(start, end]`` whose regular periods end on
-    ``end`` (method §2; ICMA Rule 251 for long stubs).
+    ``end`` (method §2; ICMA Rule 251 for long stubs) — or, with ``through``, of its days
+    ``start + 1 … through`` counted against the same notional periods (the ``day_count``
+    daily portion basis, method §3).
 
     A regular period (``start`` plus 12/frequency months is ``end``, month-end clamping
     included: 30 Aug → 28 Feb) is exactly ``1 / frequency``.  For a stub the notional periods
@@ -201,8 +203,11 @@ def act_act_icma(start: date, end: date, frequency: int) -> float:
     0001-01-01 raises :class:`DayCountError` naming it: the calendar holds no such day, and
     validation reports the instrument rather than guessing (method §2, §8)."""
     step = 12 // frequency
+    through = end if through is None else min(through, end)
     if _add_months(start, step) == end:
-        return 1.0 / frequency
+        if through == end:
+            return 1.0 / frequency
+        return (through - start).days / (frequency * (end - start).days)
     month_end_roll = _is_month_end(end)  # a stub ending 30 Jun rolls 31 Dec, 30 Sep, …
     fraction = 0.0
     notional_end = end
@@ -221,9 +226,11 @@ def act_act_icma(start: date, end: date, frequency: int) -> float:
             notional_start = notional_start.replace(
                 day=calendar.monthrange(notional_start.year, notional_start.month)[1])
         part_start = max(start, notional_start)
-        fraction += (notional_end - part_start).days / (
-            frequency * (notional_end - notional_start).days
-        )
+        part_end = min(notional_end, through)
+        if part_end > part_start:
+            fraction += (part_end - part_start).days / (
+                frequency * (notional_end - notional_start).days
+            )
         notional_end = notional_start
     return fraction
 
@@ -247,35 +254,6 @@ def year_fraction(day_count: DayCount, start: date, end: date, frequency: int,
     if day_count is DayCount.ACT_ACT_ISDA:
         return act_act_isda(start, end)
     raise ValueError(f"unsupported day count {day_count!r}")  # pragma: no cover - enum is closed
-
-
-def _act_act_icma_through(period_start: date, period_end: date, through: date,
-                          frequency: int) -> float:
-    """The ACT/ACT ICMA year fraction of the days ``period_start + 1 … through`` counted
-    against the notional periods of the whole period ``(period_start, period_end]`` (stepped
-    back from ``period_end``, as :func:`act_act_icma` counts the period itself)."""
-    step = 12 // frequency
-    if _add_months(period_start, step) == period_end:
-        return (through - period_start).days / (frequency * (period_end - period_start).days)
-    month_end_roll = _is_month_end(period_end)
-    fraction = 0.0
-    notional_end = period_end
-    k = 0
-    while notional_end > period_start:
-        k += 1
-        notional_start = _add_months(period_end, -step * k)
-        if notional_start is None:  # the period itself raised DayCountError before this
-            break
-        if month_end_roll:
-            notional_start = notional_start.replace(
-                day=calendar.monthrange(notional_start.year, notional_start.month)[1])
-        part_start = max(period_start, notional_start)
-        part_end = min(notional_end, through)
-        if part_end > part_start:
-            fraction += (part_end - part_start).days / (
-                frequency * (notional_end - notional_start).days)
-        notional_end = notional_start
-    return fraction
 
 
 def day_count_days(day_count: DayCount, period_start: date, period_end: date, through: date,
@@ -305,7 +283,7 @@ def day_count_days(day_count: DayCount, period_start: date, period_end: date, th
     total_days = (period_end - period_start).days
     if day_count is DayCount.ACT_ACT:
         whole = act_act_icma(period_start, period_end, frequency)
-        part = _act_act_icma_through(period_start, period_end, through, frequency)
+        part = act_act_icma(period_start, period_end, frequency, through)
     else:
         whole = act_act_isda(period_start, period_end)
         part = act_act_isda(period_start, through)
