@@ -385,9 +385,9 @@ def cmd_validate(args) -> int:
         if hint:
             print(f"  hint: {hint}")
     problems = list(portfolio.problems)
-    for search in api.issuer_table_searches(portfolio).values():  # method §11
-        from cpdi.engine.issuer_table import describe_search
+    from cpdi.engine.issuer_table import describe_search
 
+    for search in api.issuer_table_searches(portfolio).values():  # method §11
         for line in describe_search(search):
             print(line)
         problem = api.issuer_table_problem(portfolio, search)

@@ -170,3 +170,27 @@ def test_bad_issuer_rows_are_named_with_file_row_and_column(tmp_path, row, colum
     assert done.returncode == 1
     line = next(l for l in done.stderr.splitlines() if "issuer_accruals.csv row 6" in l)
     assert f"column {column}" in line and words in line, line
+
+
+def test_rows_printed_as_differences_of_rounded_running_totals_agree():
+    # method §11: an issuer that prints each row as the difference of its rounded running
+    # totals can be up to a unit of the last decimal off row by row; its running totals agree
+    schedule = AccrualSchedule(ISSUERS)
+    exact = [schedule.interest_between(r.period_start.toordinal() + 1, r.period_end.toordinal())
+             for r in PRINTED]
+    running, totals = 0.0, []
+    for value in exact:
+        running += value
+        totals.append(float(round(running)))  # printed in whole dollars
+    differenced = [dataclasses.replace(r, accrued_per_unit=t - (totals[k - 1] if k else 0.0),
+                                       decimals=0)
+                   for k, (r, t) in enumerate(zip(PRINTED, totals))]
+    # 2024 prints 62 − 10 = 52 against cpdi's 51.15: off by more than half a dollar on its own,
+    # so only the running total (61.57, printed 62) shows that it agrees
+    assert max(abs(d.accrued_per_unit - e) for d, e in zip(differenced, exact)) > 0.5
+    comparison = compare_with_issuer(schedule, differenced)
+    assert comparison.agrees
+    # a row that is off although its running total is not: the next row's total is off too
+    wrong = list(differenced)
+    wrong[1] = dataclasses.replace(wrong[1], accrued_per_unit=wrong[1].accrued_per_unit + 3.0)
+    assert [r.printed.row for r in compare_with_issuer(schedule, wrong).disagreeing][:1] == [wrong[1].row]

@@ -34,10 +34,10 @@ import bisect
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-_ONE_DAY = timedelta(days=1)
-
 from cpdi.engine.daycount import DayCount, day_count_days, year_fraction
 from cpdi.model import DailyPortionBasis, Instrument, PaymentType
+
+_ONE_DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
