@@ -252,7 +252,8 @@ def closing_instruments(draw):
     aip = issue_price
     amounts = []
     for k, (s, e) in enumerate(zip(starts, ends)):
-        grown = aip * (1.0 + annual * year_fraction(day_count, s, e, frequency))
+        # the maturity date is the termination date (30E/360 ISDA keeps a February maturity)
+        grown = aip * (1.0 + annual * year_fraction(day_count, s, e, frequency, ends[-1]))
         if k < n - 1:
             share = draw(st.floats(0.0, 0.5))
             amount = round(share * grown, 4)  # printed to 4 dp, at most half of what is owed

@@ -585,12 +585,14 @@ def test_same_inputs_give_byte_identical_files(tmp_path):
     assert one == two
 
 
-@pytest.mark.parametrize("where, after", [("_cover_sheet", 0), ("_write_text", 40)])
-def test_a_failed_write_leaves_nothing_behind(tmp_path, monkeypatch, where, after):
+@pytest.mark.parametrize("module, where, after", [
+    (wp, "_cover_sheet", 0), (wp.cells, "_write_text", 40),
+], ids=["planning", "writing-rows"])
+def test_a_failed_write_leaves_nothing_behind(tmp_path, monkeypatch, module, where, after):
     """Failing while planning, or midway through writing rows (part of the workbook already
     written to XlsxWriter's files): no file at the target, no temporary file left."""
     calls = {"n": 0}
-    original = getattr(wp, where)
+    original = getattr(module, where)
 
     def explode(*args, **kwargs):
         calls["n"] += 1
@@ -598,7 +600,7 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path, monkeypatch, where, afte
             raise RuntimeError("disk on fire")
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(wp, where, explode)
+    monkeypatch.setattr(module, where, explode)
     with pytest.raises(RuntimeError, match="disk on fire"):
         example_holder(tmp_path, Holder("H-1001", "x"), name="target.xlsx")
     assert list(tmp_path.iterdir()) == []
