@@ -125,7 +125,8 @@ def write_holder_workbook(
                 for ledger, row in lots
             ]
             totals = _lots_sheet(wb, lots_sheet, lot_cells)
-            _cover_sheet(wb, cover, holder, lot_cells, totals, mine)
+            disclosures = [text for cells in instruments.values() for text in cells.disclosures]
+            _cover_sheet(wb, cover, holder, lot_cells, totals, mine, disclosures)
             cover.ws.activate()
             book.set_properties({
                 "title": wb.ref,

@@ -92,6 +92,7 @@ class _Styles:
         })
         self.box = add({"border": 1})
         self.box_header = add({"bold": True, "align": "center"})
+        self.tick = add({"font_color": "#7F7F7F", "align": "center", "font_size": 9})
         self.year_input = add({"font_color": INPUT_BLUE, "num_format": "0", "align": "left"})
         self.formula, self.input, self.total = {}, {}, {}
         for kind in _NUMBER_KINDS:
@@ -151,17 +152,26 @@ class _Sheet:
     def link(self, row: int, col: int, sheet: str, text: str, fmt=None) -> None:
         self._put(row, col, ("u", f"internal:{_quote(sheet)}!A1", text, fmt))
 
-    def start_table(self, row: int, title: str, layout, year: int, styles) -> tuple[dict, int]:
-        """A section title, then the table's column headers under it.  Returns the column of
-        each column id and the first data row."""
+    def start_table(self, row: int, title: str, layout, year: int, styles,
+                    ticks: Mapping[str, str] = {}) -> tuple[dict, int]:
+        """A section title, then the table's column headers under it (with their tick marks).
+        Returns the column of each column id and the first data row."""
         self.text(row, 0, title, styles.section)
-        self.column_headers(row + 1, layout, year, styles.header)
+        self.column_headers(row + 1, layout, year, styles.header, ticks)
         return {cid: layout.index(cid) for cid in layout.order}, row + 2
 
-    def column_headers(self, row: int, layout, year: int, fmt) -> None:
-        """A table's column headers, in the template's order and wording."""
+    def column_headers(self, row: int, layout, year: int, fmt, ticks: Mapping[str, str] = {}) -> None:
+        """A table's column headers, in the template's order and wording; a column with a
+        tick kind in ``ticks`` (column id -> kind of :data:`TICKS`) ends with its mark."""
         for cid in layout.order:
-            self.header_text(row, layout.index(cid), layout.label(cid, year=year), fmt)
+            label = layout.label(cid, year=year)
+            if cid in ticks:
+                label = f"{label} {tick_mark(ticks[cid])}"
+            self.header_text(row, layout.index(cid), label, fmt)
+
+    def tick(self, row: int, col: int, kind: str, styles) -> None:
+        """A tick mark (:data:`TICKS`) in its own small grey cell."""
+        self.text(row, col, tick_mark(kind), styles.tick)
 
     def header_text(self, row: int, col: int, value: str, fmt) -> None:
         """A table column header: the row is tall enough for a label wrapped on three lines."""
@@ -309,7 +319,28 @@ def _widths(template: Template, kinds_by_column: Iterable[Sequence[str]], minimu
 
 # The key-value blocks of the instrument and lot sheets: the label overflows to the value's
 # left; the paragraph and a note in words follow the value.
-KV_LABEL, KV_VALUE, KV_PARAGRAPH, KV_NOTE = 0, 6, 7, 9
+KV_LABEL, KV_VALUE, KV_TICK, KV_PARAGRAPH, KV_NOTE = 0, 6, 7, 8, 10
+
+
+# -- tick marks -----------------------------------------------------------------------------------
+# A reviewer's tick marks, fixed by cpdi (a template does not move them): each value of a
+# key-value block has its mark in the column right of it (KV_TICK), each table column its mark
+# at the end of its header, and the Cover carries the legend.
+TICKS = {
+    "input": ("I", "Input: typed from the input files (blue); trace it to the file named"),
+    "source": ("S", "Agreed to the source document named on the instrument sheet (issuer's "
+                    "comparable yield and projected payment schedule)"),
+    "recomputed": ("R", "Recomputed: a live formula of the cells it names; recalculating the "
+                        "workbook recomputes it"),
+    "footed": ("F", "Footed: a column total (SUM formula)"),
+    "check": ("C", "Check: a cell proving a typed value (a solved yield) against the figures it "
+                   "must satisfy; it should read 0"),
+}
+
+
+def tick_mark(kind: str) -> str:
+    """The printed mark of a tick kind, e.g. ``"[R]"``."""
+    return f"[{TICKS[kind][0]}]"
 
 
 def _day_count_days_header(sheet, row: int, columns: dict, layout, instrument, year: int, st) -> None:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from cpdi.model import Holder
 from cpdi.problems import Problem
@@ -35,7 +35,7 @@ _COVER_SOURCE = {
 
 
 def _cover_sheet(wb: _Workbook, sheet: _Sheet, holder: Holder | None, lots: list[_LotCells],
-                 totals: dict[str, str], problems: list[Problem]) -> None:
+                 totals: dict[str, str], problems: list[Problem], disclosures: Sequence[str] = ()) -> None:
     """Holder, sign-off boxes, the year's figures by where they go on a return (method §9) —
     each the sum of the lot sheets' cells it names — and the holder's input problems."""
     t, st, year = wb.t, wb.styles, wb.year

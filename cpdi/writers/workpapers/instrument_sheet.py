@@ -4,11 +4,11 @@ chart of the adjusted issue price and the payments."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cpdi.model import DailyPortionBasis
 from cpdi.writers.workpapers.cells import (
-    KV_LABEL, KV_VALUE, _Sheet, _Workbook, _cell, _day_count_days_header, _weight_format, _widths,
+    KV_LABEL, KV_VALUE, _Sheet, _Workbook, _cell, _range, _day_count_days_header, _weight_format, _widths,
 )
 
 # Kinds of the table columns (for widths and formats).
@@ -22,10 +22,25 @@ SCHEDULE_KINDS = {
 # -- instrument sheet -----------------------------------------------------------------------------
 @dataclass
 class _InstrumentCells:
+    """The cells of an instrument sheet that lot sheets and the Cover refer to (``'Sheet'!G12``
+    references, by accrual period index where a dict)."""
+
     sheet: _Sheet
-    unit_principal: str  # ref
+    unit_principal: str
     daily_portion: dict  # period index -> ref
     projected: dict  # period index -> ref
+    comparable_yield: str = ""
+    issue_price: str = ""
+    aip_start: dict = field(default_factory=dict)  # AIP at the period's start, per unit
+    weight: dict = field(default_factory=dict)  # the period's days (calendar or day-count)
+    period_start: dict = field(default_factory=dict)
+    period_end: dict = field(default_factory=dict)
+    year_fraction: dict = field(default_factory=dict)
+    period_ends: str = ""  # the whole period-end column, e.g. 'X'!C20:C59
+    payment_types: str = ""  # the whole type column ("contingent", "fixed", …)
+    # sentences for the Cover's disclosure note: where the schedule used departs from the
+    # issuer's as printed (an accepted residual, a corrected figure)
+    disclosures: list = field(default_factory=list)
 
 
 def _instrument_sheet(wb: _Workbook, book) -> _InstrumentCells:
@@ -66,7 +81,7 @@ def _instrument_sheet(wb: _Workbook, book) -> _InstrumentCells:
     issue_price_row = term("issue_price", sheet.number, instrument.issue_price, st.input["per_unit"])
     unit_row = term("unit_principal", sheet.number, instrument.unit_principal, st.input["per_unit"])
     cy = instrument.comparable_yield
-    term("comparable_yield", sheet.number, cy.annual_rate, st.input["percent"])
+    cy_row = term("comparable_yield", sheet.number, cy.annual_rate, st.input["percent"])
     term("frequency", sheet.number, cy.frequency, st.input["integer"])
     term("day_count", sheet.text, cy.day_count.value, st.text_input)
     if instrument.daily_portion_basis is not DailyPortionBasis.CALENDAR_DAYS:
@@ -131,6 +146,7 @@ def _instrument_sheet(wb: _Workbook, book) -> _InstrumentCells:
     sheet.column_headers(header, layout, wb.year, st.header)
     _day_count_days_header(sheet, header, col, layout, instrument, wb.year, st)
     daily_refs, projected_refs = {}, {}
+    aip_refs, weight_refs, start_refs, end_refs, yf_refs = {}, {}, {}, {}, {}
     for index, p in enumerate(periods):
         r = first + index
         c = col
@@ -156,6 +172,11 @@ def _instrument_sheet(wb: _Workbook, book) -> _InstrumentCells:
             sheet.number(r, c["actual_payment"], actual, st.input["per_unit"])
         daily_refs[index] = sheet.ref(r, c["daily_portion"])
         projected_refs[index] = sheet.ref(r, c["projected_payment"])
+        aip_refs[index] = sheet.ref(r, c["aip_start"])
+        weight_refs[index] = sheet.ref(r, c["days"])
+        start_refs[index] = sheet.ref(r, c["period_start"])
+        end_refs[index] = sheet.ref(r, c["period_end"])
+        yf_refs[index] = sheet.ref(r, c["year_fraction"])
 
     if periods:
         sheet.text(last + 2, 0, t.section("instrument_chart", wb.year), st.section)
@@ -164,7 +185,13 @@ def _instrument_sheet(wb: _Workbook, book) -> _InstrumentCells:
     kinds = [SCHEDULE_KINDS[cid] for cid in layout.order]
     widths = _widths(t, [kinds], {KV_VALUE: t.widths["money"], value_r: t.widths["money"]})
     wb.print_setup(sheet, (header, header), header + 1, widths)
-    return _InstrumentCells(sheet, sheet.ref(unit_row, KV_VALUE), daily_refs, projected_refs)
+    column = lambda cid: f"{sheet.quoted}!{_range(first, col[cid], last)}" if periods else ""  # noqa: E731
+    return _InstrumentCells(
+        sheet, sheet.ref(unit_row, KV_VALUE), daily_refs, projected_refs,
+        comparable_yield=sheet.ref(cy_row, KV_VALUE), issue_price=sheet.ref(issue_price_row, KV_VALUE),
+        aip_start=aip_refs, weight=weight_refs, period_start=start_refs, period_end=end_refs,
+        year_fraction=yf_refs, period_ends=column("period_end"), payment_types=column("payment_type"),
+    )
 
 
 def _aip_chart(wb: _Workbook, sheet: _Sheet, header: int, first: int, last: int, col: dict, at: int) -> None:
