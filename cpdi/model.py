@@ -108,6 +108,10 @@ class Instrument:
     description: str = ""
     accept_residual: bool = False  # the user accepts a schedule outside tolerance (method §8)
     daily_portion_basis: DailyPortionBasis = DailyPortionBasis.CALENDAR_DAYS  # method §3
+    # where the comparable yield and projected payment schedule were read (shown on the
+    # instrument sheet; a reviewer agrees the figures to it)
+    source_document: str = ""  # e.g. "Pricing supplement dated 2017-08-29, 424B2"
+    source_page: str = ""  # e.g. "PS-22"
 
 
 @dataclass(frozen=True)

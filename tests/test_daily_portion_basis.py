@@ -128,9 +128,12 @@ def test_the_workpaper_counts_day_count_days_and_says_so(tmp_path):
     api.workpapers(portfolio, 2024, tmp_path / "out", prepared=D(2025, 1, 31))
     book = openpyxl.load_workbook(tmp_path / "out" / "H1_2024.xlsx")
     lot = book["Lot L1"]
-    header = next(c for row in lot.iter_rows() for c in row if c.value == "Days held (30E/360)")
-    days = [lot.cell(header.row + k, header.column).value for k in (1, 2)]
-    assert days == [105, 180]
-    assert any(c.value == "Days (30E/360)" for row in book["NOTE"].iter_rows() for c in row)
+    # headers end with their tick mark: typed day-count days are inputs ([I])
+    header = next(c for row in lot.iter_rows() for c in row if c.value == "Days held (30E/360) [I]")
+    # the accrual table runs from acquisition: 31 Dec 2023 weighs 0 under 30E/360 (the 31st is
+    # the 30th), then 2024's pieces of the two periods
+    days = [lot.cell(header.row + k, header.column).value for k in (1, 2, 3)]
+    assert days == [0, 105, 180]
+    assert any(str(c.value).startswith("Days (30E/360)") for row in book["NOTE"].iter_rows() for c in row)
     row = {r.tax_year: r for r in api.compute(portfolio, 2024).ledgers[0].years}[2024]
     assert row.interest_accrued == pytest.approx((30.0 * 105 / 180 + 30.9) * 10, abs=1e-9)

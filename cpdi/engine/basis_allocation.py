@@ -57,7 +57,7 @@ def basis_difference(schedule: AccrualSchedule, acquisition_date: date, units: f
     return schedule.adjusted_issue_price(acquisition_date) * units - cost
 
 
-def _accruing_days(schedule: AccrualSchedule, acquisition_date: date):
+def accruing_days(schedule: AccrualSchedule, acquisition_date: date):
     """(period index, held days) for every period with days from ``acquisition_date`` to
     maturity (the remaining term), per method §2's day convention.  The days are counted as
     the instrument's daily portion basis counts them (method §3): calendar days, or their
@@ -127,9 +127,9 @@ def allocate_proportional(schedule: AccrualSchedule, lot: Lot, difference: float
     at_maturity = _maturity_part(difference, lot.allocate_to_maturity)
     part = difference - at_maturity
     per_day = [0.0] * len(schedule.periods)
-    total = sum(schedule.periods[k].daily_portion * n for k, n in _accruing_days(schedule, lot.acquisition_date))
+    total = sum(schedule.periods[k].daily_portion * n for k, n in accruing_days(schedule, lot.acquisition_date))
     if part and total > 0:
-        for k, _ in _accruing_days(schedule, lot.acquisition_date):
+        for k, _ in accruing_days(schedule, lot.acquisition_date):
             per_day[k] = part * schedule.periods[k].daily_portion / total
     elif part:
         at_maturity = difference  # no interest left to carry it: the payment at maturity
@@ -140,10 +140,10 @@ def allocate_straight_line(schedule: AccrualSchedule, lot: Lot, difference: floa
     """``straight_line``: an equal amount per remaining (accruing) day to maturity (method §6)."""
     at_maturity = _maturity_part(difference, lot.allocate_to_maturity)
     part = difference - at_maturity
-    days = sum(n for _, n in _accruing_days(schedule, lot.acquisition_date))
+    days = sum(n for _, n in accruing_days(schedule, lot.acquisition_date))
     per_day = [0.0] * len(schedule.periods)
     if part and days:
-        for k, _ in _accruing_days(schedule, lot.acquisition_date):
+        for k, _ in accruing_days(schedule, lot.acquisition_date):
             per_day[k] = part / days
     return _with_maturity(schedule, difference, per_day, at_maturity)
 
@@ -166,7 +166,7 @@ def _holder_track(schedule: AccrualSchedule, lot: Lot, units: float, holder_yiel
     basis left after the final projected payment)."""
     basis = lot.cost_basis
     accruals = {}
-    for k, held in _accruing_days(schedule, lot.acquisition_date):
+    for k, held in accruing_days(schedule, lot.acquisition_date):
         period = schedule.periods[k]
         accrual = basis * holder_yield * period.year_fraction * (held / period.weight)
         accruals[k] = accrual
@@ -184,7 +184,7 @@ def solve_holder_yield(schedule: AccrualSchedule, lot: Lot, units: float) -> flo
     ``cost − PV_j`` on ``(−1 / max a_k, ∞)``.  A short remaining term can need a yield far
     outside ±100% a year; the bracket widens until it holds the root."""
     steps = []
-    for k, held in _accruing_days(schedule, lot.acquisition_date):
+    for k, held in accruing_days(schedule, lot.acquisition_date):
         period = schedule.periods[k]
         steps.append((period.year_fraction * held / period.weight, period.projected_payment * units))
     if not steps or max(a for a, _ in steps) <= 0:
@@ -228,7 +228,7 @@ def allocate_by_yield(schedule: AccrualSchedule, lot: Lot, difference: float, un
     accruals, _ = _holder_track(schedule, lot, units, holder_yield)
     per_day = [0.0] * len(schedule.periods)
     allocated = 0.0
-    for k, held in _accruing_days(schedule, lot.acquisition_date):
+    for k, held in accruing_days(schedule, lot.acquisition_date):
         period = schedule.periods[k]
         allocation = accruals[k] - period.daily_portion * held * units
         per_day[k] = allocation / held

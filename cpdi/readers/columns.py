@@ -88,6 +88,14 @@ INSTRUMENTS: tuple[Column, ...] = (
         "count, as issuers' OID tables do)",
         choices=("calendar_days", "day_count"),
     ),
+    Column(
+        "source_document",
+        "text",
+        False,
+        "where the comparable yield and projected payment schedule were read, e.g. `Pricing "
+        "supplement dated 2017-08-29, 424B2`; shown on the workpaper's instrument sheet",
+    ),
+    Column("source_page", "text", False, "the page of `source_document` that prints them, e.g. `PS-22`"),
 )
 
 _PERIOD = (

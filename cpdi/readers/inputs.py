@@ -575,6 +575,8 @@ class _PortfolioReader:
             accept_residual=bool(v["accept_residual"]),
             daily_portion_basis=DailyPortionBasis(
                 v.get("daily_portion_basis") or DailyPortionBasis.CALENDAR_DAYS.value),
+            source_document=v.get("source_document") or "",
+            source_page=v.get("source_page") or "",
         )
 
     # -- schedule.csv --

@@ -9,13 +9,14 @@ writes them row by row.  Nothing here knows the regulation.
 from __future__ import annotations
 
 import contextlib
+import re
+import unicodedata
 from datetime import date, datetime, time
 from typing import Iterable, Mapping, Sequence
 
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
-from cpdi.model import DailyPortionBasis
 from cpdi.problems import CpdiError
 from cpdi.writers.workpapers.names import _SheetNames
 from cpdi.writers.privacy import xlsx_safe_text
@@ -33,7 +34,9 @@ WORKBOOK_OPTIONS = {
 # The only spreadsheet functions our formulas use.  None needs XlsxWriter's "_xlfn." future-
 # function prefixes, so formulas skip its 29 regular-expression passes (a third of the batch's
 # time); tests check that every formula written uses only these.
-FORMULA_FUNCTIONS = frozenset({"SUM", "MIN", "MAX", "IF", "ABS", "AND", "OR", "NOT"})
+FORMULA_FUNCTIONS = frozenset({
+    "SUM", "MIN", "MAX", "IF", "ABS", "AND", "OR", "NOT", "SUMPRODUCT", "YEAR", "MONTH", "DAY",
+})
 
 
 class _PlainFormulaWorksheet(Worksheet):
@@ -85,6 +88,9 @@ class _Styles:
         self.note = add({"italic": True, "font_color": "#595959"})
         self.text = add({})
         self.text_input = add({"font_color": INPUT_BLUE})
+        self.wrapped_input = add({"font_color": INPUT_BLUE, "text_wrap": True, "valign": "top"})
+        self.wrapped_note = add({"italic": True, "font_color": "#595959", "text_wrap": True,
+                                 "valign": "top"})
         self.bool_input = add({"font_color": INPUT_BLUE, "align": "center"})
         self.banner_ok = add({"bold": True, "font_color": "#006100", "bg_color": "#C6EFCE"})
         self.banner_bad = add({
@@ -187,6 +193,11 @@ class _Sheet:
 
     def flush(self, plain_format) -> None:
         ws, tin = self.ws, self.tin
+        # the layout the cells need (column widths, wrapped rows' heights, print titles),
+        # decided from the planned cells before any is written (``_fit_layout``)
+        planned = getattr(self, "widths", None)
+        if planned is not None:
+            _fit_layout(self, planned, getattr(self, "repeat", None))
         for row in sorted(self.rows):
             if row in self.heights:
                 ws.set_row(row, self.heights[row])
@@ -279,12 +290,13 @@ class _Workbook:
     def print_setup(self, sheet: _Sheet, repeat: tuple[int, int] | None, freeze: int | None,
                     widths: Sequence[float]) -> None:
         ws = sheet.ws
-        for col, width in enumerate(widths):
-            ws.set_column(col, col, width)
+        # widths and print titles are settled when the sheet is flushed, from the cells written:
+        # a column is at least as wide as its numbers and texts need (``_fit_layout``), and a
+        # table header repeats only when the table reaches a later page
+        sheet.widths = list(widths)
+        sheet.repeat = repeat
         ws.set_landscape()
         ws.fit_to_pages(1, 0)
-        if repeat is not None:
-            ws.repeat_rows(*repeat)
         if freeze is not None:
             ws.freeze_panes(freeze, 0)
         values = {
@@ -317,6 +329,180 @@ def _widths(template: Template, kinds_by_column: Iterable[Sequence[str]], minimu
     return [width.get(col, template.widths["text"]) for col in range(max(width) + 1 if width else 0)]
 
 
+# -- widths and print titles from the cells written -----------------------------------------------
+# A sheet's planned widths (``_widths``: by the kind of each table column) are a floor: at flush
+# every column is widened to what its cells need, estimated in characters of the default font
+# (Calibri 11, whose digit is the unit of an Excel width).  tests/workpaper_layout.py checks the
+# result with the same metric and margins.
+DEFAULT_WIDTH = 8.43  # Excel's width of a column with no width of its own
+NUMBER_MARGIN = 1.0  # characters to spare beside a number: less prints as ###
+TEXT_MARGIN = 0.5  # characters to spare after a text
+FIT_SLACK = 0.25  # ours on top, so a fitted width never lands exactly on the limit
+MAX_FIT_WIDTH = 64.0  # a column is never widened past this for its cells' sake
+MAX_FIT_TEXT = 120.0  # a text wider than this is not given room by widening: it must wrap
+_PADDING = 5 / 7  # cell padding: a spill crosses it at every column boundary
+_LINE_POINTS = 15.0  # a line of 11-point text
+_PAGE_POINTS = 487.0  # printable height of a landscape A4 or Letter page (0.75" margins)
+_PAGE_PIXELS = 921.0  # printable width of a landscape Letter page (0.7" margins), 96 dpi
+
+_ADVANCE: dict[str, float] = {}  # Calibri advance widths, in digit widths (approximate)
+for _chars, _w in (
+    ("0123456789", 1.0), (" !|il'", 0.45), ("j", 0.47), ("I", 0.50), ('"', 0.79), (".,:;", 0.50),
+    ("()[]{}-", 0.60), ("/\\", 0.76), ("f", 0.60), ("t", 0.66), ("r", 0.69), ("s", 0.77),
+    ("z", 0.78), ("c", 0.83), ("J", 0.63), ("x", 0.85), ("vy", 0.89), ("k", 0.90), ("L", 0.83),
+    ("a", 0.95), ("g", 0.93), ("e", 0.98), ("FS", 0.91), ("Z", 0.92), ("ETY", 0.96),
+    ("bdhnopqu", 1.04), ("BR", 1.07), ("PX", 1.02), ("K", 1.03), ("C", 1.05), ("A", 1.14),
+    ("V", 1.12), ("D", 1.21), ("G", 1.24), ("H", 1.23), ("UN", 1.27), ("O", 1.31), ("Q", 1.33),
+    ("w%", 1.41), ("&", 1.34), ("m", 1.58), ("M", 1.69), ("W", 1.76), ("@—", 1.73),
+    ("#$+=<>×−±~*_§–", 0.96), ("?", 0.88), ("·•", 0.48), ("…O", 1.31), ("‘’", 0.44), ("“”", 0.79),
+):
+    for _c in _chars:
+        _ADVANCE[_c] = _w
+
+
+def _text_width(text: str, fmt=None) -> float:
+    """Estimated width of ``text`` (its widest line) in characters of the default font, in the
+    font size and weight of ``fmt``."""
+    widest = 0.0
+    for line in text.split("\n"):
+        widest = max(widest, sum(_ADVANCE.get(ch, 2.0 if ord(ch) >= 0x1100 and unicodedata.east_asian_width(ch) in "WF" else 1.0)
+                                 for ch in line))
+    if fmt is not None:
+        widest *= (float(getattr(fmt, "font_size", 11) or 11) / 11.0) * (1.07 if getattr(fmt, "bold", 0) else 1.0)
+    return widest
+
+
+def _shown(value, fmt) -> str:
+    """``value`` as its number format prints it (the formats a template uses: decimals,
+    thousands, ``%``, a negative section in parentheses, ``yyyy-mm-dd`` style dates)."""
+    code = getattr(fmt, "num_format", "General") if fmt is not None else "General"
+    code = code if isinstance(code, str) and code else "General"
+    if isinstance(value, bool):
+        return "FALSE"
+    if isinstance(value, (date, datetime)):
+        if not re.search(r"[ydm]", code, re.I) or "0" in code:
+            code = "yyyy-mm-dd"
+        return re.sub(r"yyyy|yy|mmmm|mmm|mm|m|dd|d", lambda m: {"yyyy": "0000", "mmmm": "September", "mmm": "Sep"}.get(m.group(0), "00"), code)
+    value = float(value)
+    if code.lower() == "general":
+        return str(int(abs(value))) if abs(value) < 1e11 else "0.0000E+00"
+    sections = code.split(";")
+    section = sections[1] if value < 0 and len(sections) > 1 else sections[0]
+    section = re.sub(r'"([^"]*)"|\\(.)|\[[^\]]*\]|_.|\*.', lambda m: m.group(1) or m.group(2) or ("" if m.group(0)[0] in "[*" else " "), section)
+    run = re.search(r"[0#?][0#?,]*(\.[0#?]*)?|\.[0#?]+", section)
+    if run is None:
+        return section
+    decimals = len(run.group(0).partition(".")[2])
+    number = abs(value) * 100 ** section.count("%")
+    text = f"{number:{',' if ',' in run.group(0) else ''}.{decimals}f}"
+    sign = "-" if value < 0 and len(sections) == 1 and round(number, decimals) != 0 else ""
+    return sign + section[:run.start()] + text + section[run.end():]
+
+
+def _fit_layout(sheet, planned: Sequence[float], repeat: tuple[int, int] | None) -> None:
+    """Set ``sheet``'s column widths, the heights of its wrapped rows and its print titles from
+    the cells planned on it:
+
+    * a number, date or boolean gets its column as wide as its formatted value plus
+      :data:`NUMBER_MARGIN` (no ``###``);
+    * a wrapped text (a table header) gets its column as wide as its longest word, and its row
+      tall enough for its lines;
+    * a text that does not wrap spills into the empty cells on its right up to the next
+      non-empty cell (or the sheet's last used column, where the printed page ends); when
+      that is not enough the columns it spans share the difference (none past
+      :data:`MAX_FIT_WIDTH`; a text wider than :data:`MAX_FIT_TEXT` is left to wrap);
+    * a table header (``repeat`` rows not at the top) is repeated on later pages only when a
+      manual page break follows the table and the table does not fit on the page before it
+      (otherwise the header would print over what follows the break: a header over nothing).
+    """
+    rows = sheet.rows
+    width = {col: float(w) for col, w in enumerate(planned)}
+    room = lambda col: width.get(col, DEFAULT_WIDTH)  # noqa: E731
+    widen = lambda col, need: width.__setitem__(col, max(room(col), min(need, MAX_FIT_WIDTH)))  # noqa: E731
+    filled: dict[int, set[int]] = {}
+    last_col = 0
+    texts = []
+    for row, cells in rows.items():
+        used = filled.setdefault(row, set())
+        for col, entry in cells.items():
+            kind = entry[0]
+            if kind == "_":
+                continue
+            if kind == "m":
+                used.update(range(col, entry[1] + 1))
+                last_col = max(last_col, entry[1])
+                continue
+            used.add(col)
+            last_col = max(last_col, col)
+            if kind in "ndb" or (kind == "f" and isinstance(entry[3], (int, float))):
+                value = entry[3] if kind == "f" else entry[1]
+                widen(col, _text_width(_shown(value, entry[2]), entry[2]) + NUMBER_MARGIN + FIT_SLACK)
+            elif kind in "su":
+                text, fmt = (entry[1], entry[2]) if kind == "s" else (entry[2], entry[3])
+                texts.append((row, col, xlsx_safe_text(text, sheet.tin), fmt))
+    for row, col, text, fmt in sorted(texts):
+        if fmt is not None and getattr(fmt, "text_wrap", 0):
+            longest = max((_text_width(word, fmt) for word in text.split()), default=0.0)
+            widen(col, longest + TEXT_MARGIN + FIT_SLACK)
+            lines = _wrapped_lines(text, room(col), fmt)
+            height = lines * _LINE_POINTS * float(getattr(fmt, "font_size", 11) or 11) / 11.0
+            sheet.heights[row] = max(sheet.heights.get(row, 15.0), height)
+            continue
+        need = _text_width(text, fmt) + TEXT_MARGIN + FIT_SLACK
+        if need > MAX_FIT_TEXT:
+            continue
+        align = getattr(fmt, "text_h_align", 0) if fmt is not None else 0
+        span = [col]
+        if align in (0, 1):  # general or left: spills right, up to a filled cell or the edge
+            c = col + 1
+            while c <= last_col and c not in filled[row]:
+                span.append(c)
+                c += 1
+        have = sum(room(c) for c in span) + _PADDING * (len(span) - 1)
+        if need > have:
+            share = (need - have) / len(span)
+            for c in span:
+                widen(c, room(c) + share)
+    widths = [room(col) for col in range(max(max(width, default=-1), last_col) + 1)]
+    for col, value in enumerate(widths):
+        sheet.ws.set_column(col, col, value)
+    if repeat is not None and _repeat_needed(sheet, repeat, widths):
+        sheet.ws.repeat_rows(*repeat)
+
+
+def _wrapped_lines(text: str, room: float, fmt) -> int:
+    lines = 0
+    for paragraph in text.split("\n"):
+        line, count = "", 1
+        for word in paragraph.split(" "):
+            candidate = f"{line} {word}" if line else word
+            if line and _text_width(candidate, fmt) + TEXT_MARGIN + FIT_SLACK > room:
+                count, line = count + 1, word
+            else:
+                line = candidate
+        lines += count
+    return lines
+
+
+def _repeat_needed(sheet, repeat: tuple[int, int], widths: Sequence[float]) -> bool:
+    """Whether ``repeat`` rows should print at the top of later pages: the title rows always; a
+    table header unless a manual page break follows the table and the rows before that break
+    fit on one page (the header would then print only over what follows the break)."""
+    first, last = repeat
+    if first == 0:
+        return True
+    end = last
+    while end + 1 in sheet.rows:
+        end += 1
+    after = [b for b in getattr(sheet.ws, "hbreaks", []) if b > end]
+    if not after:
+        return True
+    pixels = sum(int(w * 7 + 5) for w in widths) or 1
+    scale = min(1.0, int(100 * _PAGE_PIXELS / pixels) / 100.0)
+    height = sum(sheet.heights.get(r, _LINE_POINTS) for r in range(min(after)))
+    return height > _PAGE_POINTS / scale
+
+
 # The key-value blocks of the instrument and lot sheets: the label overflows to the value's
 # left; the paragraph and a note in words follow the value.
 KV_LABEL, KV_VALUE, KV_TICK, KV_PARAGRAPH, KV_NOTE = 0, 6, 7, 8, 10
@@ -341,16 +527,6 @@ TICKS = {
 def tick_mark(kind: str) -> str:
     """The printed mark of a tick kind, e.g. ``"[R]"``."""
     return f"[{TICKS[kind][0]}]"
-
-
-def _day_count_days_header(sheet, row: int, columns: dict, layout, instrument, year: int, st) -> None:
-    """Under the ``day_count`` daily portion basis the days columns hold day-count days
-    (method §3): their header says whose."""
-    if instrument.daily_portion_basis is DailyPortionBasis.CALENDAR_DAYS or "days" not in columns:
-        return
-    label = layout.label("days", year=year)
-    sheet.header_text(row, columns["days"],
-                      f"{label} ({instrument.comparable_yield.day_count.value})", st.header)
 
 
 def _weight_format(st, weight: float):
