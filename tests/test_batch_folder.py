@@ -81,6 +81,7 @@ def test_rerun_removes_workbooks_of_holders_no_longer_in_the_input(tmp_path, cap
 
     # H-1004 leaves the input; H-1003 now fails (a bad lot); the rest unchanged
     rewrite_csv(folder / "lots.csv", keep=lambda r: r["holder_id"] != "H-1004")
+    rewrite_csv(folder / "holders.csv", keep=lambda r: r["holder_id"] != "H-1004")
     with (folder / "lots.csv").open("a") as handle:
         handle.write("H-1003,BAD-9,02687QCD8,-1000,2020-01-01,1000,,,,,\n")
     code = workpapers_cli(folder, "--year", 2025, "--out", out, "--prepared", PREPARED, "--quiet", "--resume")
@@ -108,7 +109,9 @@ def test_holder_with_nothing_held_in_the_year_loses_their_old_workbook(tmp_path,
     capsys.readouterr()
     assert workpapers_cli(folder, "--year", 2025, "--out", out, "--prepared", PREPARED, "--quiet") == 0
     assert "H-1003_2025.xlsx" not in files_of(out)
-    assert "removed 1 workbook(s) of holders no longer in the input: H-1003_2025.xlsx" in capsys.readouterr().err
+    text = capsys.readouterr()
+    assert "removed 1 workbook(s) of holders who held nothing in 2025: H-1003_2025.xlsx" in text.err
+    assert "3 workbook(s) for 2025" in text.out and "1 holder(s) held nothing in 2025" in text.out
 
 
 def test_removed_workbook_names_are_masked_when_tin_shaped(tmp_path, capsys):
@@ -119,6 +122,7 @@ def test_removed_workbook_names_are_masked_when_tin_shaped(tmp_path, capsys):
                 if r["holder_id"] == "H-1004" else r)
     assert workpapers_cli(folder, "--year", 2025, "--out", out, "--prepared", PREPARED, "--quiet") == 0
     rewrite_csv(folder / "lots.csv", keep=lambda r: r["holder_id"] != "123-45-6789")
+    rewrite_csv(folder / "holders.csv", keep=lambda r: r["holder_id"] != "123-45-6789")
     capsys.readouterr()
     assert workpapers_cli(folder, "--year", 2025, "--out", out, "--prepared", PREPARED, "--quiet") == 0
     err = capsys.readouterr().err
@@ -163,7 +167,8 @@ def _change_half_the_holders(source: Path, target: Path) -> set[str]:
 def test_sigkill_mid_resume_on_changed_inputs_then_resume_is_truthful(tmp_path, capsys):
     """Run on A; --resume on B (half the holders changed) killed with SIGKILL mid-run; --resume
     on A again must give exactly the clean run of A — not keep workbooks holding B's figures."""
-    inputs_a = write_csv_folder(random_portfolio(11, instruments=8, holders=160), tmp_path / "a")
+    # seed 34: 112 of the 160 holders hold a lot in 2024 (a holder who holds nothing gets no workbook)
+    inputs_a = write_csv_folder(random_portfolio(34, instruments=8, holders=160), tmp_path / "a")
     changed = _change_half_the_holders(inputs_a, tmp_path / "b")
     out = tmp_path / "out"
     run_batch(load(inputs_a), BatchOptions(2024, out, prepared=date(2025, 2, 1), workers=2, quiet=True))
@@ -534,12 +539,13 @@ def test_nobody_holding_in_the_year_is_said_plainly(tmp_path):
     report = run_batch(load(EXAMPLE), BatchOptions(2006, tmp_path / "o", workers=1, quiet=True))
     assert (report.holders_total, report.exit_code) == (0, 0)
     assert report.result_line(tmp_path / "o").startswith("no holder held a lot in 2006: no workbook written")
+    assert report.holders_idle == 4 and "(4 holder(s) of the input held nothing in 2006)" in report.result_line("o")
 
 
 @pytest.fixture(scope="module")
 def synthetic_small(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("synthetic-small")
-    write_csv_folder(random_portfolio(3, instruments=4, holders=12), folder)
+    write_csv_folder(random_portfolio(5, instruments=4, holders=12), folder)  # 8 hold a lot in 2024
     return folder
 
 

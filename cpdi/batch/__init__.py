@@ -36,7 +36,13 @@ The output folder
   manifest says, and written at the end: a folder without ``summary_YYYY.xlsx`` holds a run that
   did not finish.
 * **This run's holders only.**  The workbook of a holder who left the input, holds nothing in
-  the year or fails now is removed, and the run says so (count and names).  Only files the
+  the year or fails now is removed, and the run says so (count and names).  A holder "holds
+  nothing" when no lot of theirs has a row in the engine's ledger for the year: no lot is held
+  in it (found when planning), or the lots the input lists as held ended earlier (a note that
+  matured years ago, its lot without a disposition date: found when the holder's lots are
+  computed).  Such a holder gets no workbook — a workbook of zeros would pass for a holding —
+  and is counted apart from successes and failures; the summary lists them, with every holder
+  of ``holders.csv`` who has no lot in the year.  Only files the
   manifest (:mod:`cpdi.batch.manifest`) names are ever removed; a file that merely looks like a
   workbook of the year is left in place and reported.  Temporary ``.part`` files of killed runs
   (whose writer no longer runs, ``cpdi.writers.atomic``) are removed at the start.
@@ -63,12 +69,12 @@ import signal
 import stat
 import sys
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Callable, NoReturn
+from typing import Callable, Mapping, NoReturn
 
 from cpdi.api import InstrumentBook, compute, instrument_books, missing_lots_problem
 from cpdi.batch.errors import BatchError, FolderLocked, OutputError, is_write_failure, os_error, reason
@@ -95,7 +101,7 @@ __all__ = [
     "BatchError", "BatchOptions", "BatchReport", "EXCEPTIONS_NAME", "FOLDER_ERRNOS", "FolderLocked",
     "HolderOutcome", "LOCK", "MANIFEST", "MANIFEST_FLUSH_SECONDS", "MANIFEST_FORMAT", "MANIFEST_VERSION",
     "NAMES_SHOWN", "OutputError", "SUMMARY_NAME", "UNREADABLE_LOCK_STALE_SECONDS", "WORKERS_WAIT_SECONDS",
-    "holders_in_year", "run_batch", "workbook_names",
+    "holders_in_year", "idle_holders", "run_batch", "workbook_names",
 ]
 
 EXCEPTIONS_NAME = "exceptions_{year}.csv"
@@ -130,7 +136,8 @@ class HolderOutcome:
     summary: list = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     digest: tuple[str, int] | None = None  # sha256 and size of the workbook as written
-    removed: str | None = None  # a failing holder's workbook of an earlier run, removed
+    removed: str | None = None  # a failing or idle holder's workbook of an earlier run, removed
+    idle: bool = False  # no ledger row in the year: nothing held, no workbook (``ok`` is False)
     halt: str | None = None  # a write failure of the whole folder (the reason): the batch stops
     halt_errno: int | None = None  # … and its errno
 
@@ -150,10 +157,14 @@ class BatchReport:
     blocked_by: tuple[str, ...] = ()  # input files with problems of the whole file
     notes: list[str] = field(default_factory=list)
     year: int | None = None
+    holders_idle: int = 0  # holders of the input who held nothing in the year: no workbook
+    idle: list[str] = field(default_factory=list)  # … their ids
+    removed_idle: list[str] = field(default_factory=list)  # workbooks of earlier runs of idle holders
 
     @property
     def holders_total(self) -> int:
-        """Holders of the run: those who held a lot in the year or have an input problem."""
+        """Holders of the run: those who held a lot in the year or have an input problem
+        (holders who held nothing are counted apart, ``holders_idle``)."""
         return self.holders_ok + self.holders_failed
 
     @property
@@ -170,9 +181,12 @@ class BatchReport:
                 return (f"no holder could be computed for {year} because of the input problems in "
                         f"{', '.join(where)} ({len(self.problems)} problem(s), listed above and in "
                         f"{self.exceptions_path.name}): no workbook written")
-            return f"no holder held a lot in {year}: no workbook written; {files}"
+            idle = (f" ({self.holders_idle} holder(s) of the input held nothing in {year})"
+                    if self.holders_idle else "")
+            return f"no holder held a lot in {year}: no workbook written{idle}; {files}"
         skipped = f" ({self.holders_skipped} unchanged, kept)" if self.holders_skipped else ""
         return (f"{self.holders_ok} workbook(s) for {year} in {out}{skipped}; "
+                f"{self.holders_idle} holder(s) held nothing in {year}; "
                 f"{self.holders_failed} holder(s) failed; {files} ({len(self.problems)} problem(s))")
 
 
@@ -245,21 +259,14 @@ def _holder_task(holder_id: str) -> HolderOutcome:
     problems.extend(p for p in result.problems if p.holder_id == holder_id and p not in problems)
     ledgers = [l for l in result.ledgers if any(r.tax_year == year for r in l.years)]
     if problems:
-        # a workbook of an earlier run must not pass for this one: remove it if it is ours
-        removed = None
-        if file_name in state["ours"]:
-            try:
-                target.unlink()
-                removed = file_name
-            except FileNotFoundError:
-                pass
-            except OSError as error:
-                problems.append(Problem(
-                    file_name, None, None,
-                    f"could not remove this holder's workbook of an earlier run: {reason(error)}",
-                    "remove it by hand: it does not reflect the current input", holder_id=holder_id))
+        removed = _remove_ours(state, holder_id, file_name, problems)
         return HolderOutcome(holder_id, False, None, fingerprint, problems=problems, removed=removed)
-    rows = [_plain(r) for r in summary_rows({holder_id: ledgers}, state["portfolio"].holders, year)]
+    if not ledgers:  # every lot ended before the year (a note matured years ago): nothing held
+        removed = _remove_ours(state, holder_id, file_name, problems)
+        return HolderOutcome(holder_id, False, None, fingerprint, problems=problems, removed=removed,
+                             idle=True)
+    rows = [_plain(r) for r in summary_rows({holder_id: ledgers}, state["portfolio"].holders, year,
+                                            file_names={holder_id: file_name})]
     if holder_id in state["kept"]:
         return HolderOutcome(holder_id, True, file_name, fingerprint, skipped=True, summary=rows)
     holder = state["portfolio"].holders.get(holder_id)
@@ -294,6 +301,25 @@ def _holder_task(holder_id: str) -> HolderOutcome:
                          digest=written[-1] if written else None)
 
 
+def _remove_ours(state, holder_id: str, file_name: str, problems: list[Problem]) -> str | None:
+    """A holder who gets no workbook this run (failing, or holding nothing): their workbook of an
+    earlier run must not pass for this one, so it is removed if it is ours (the manifest names
+    it).  Returns its name when removed; a removal that fails becomes one of ``problems``."""
+    if file_name not in state["ours"]:
+        return None
+    try:
+        (state["out_dir"] / file_name).unlink()
+        return file_name
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        problems.append(Problem(
+            file_name, None, None,
+            f"could not remove this holder's workbook of an earlier run: {reason(error)}",
+            "remove it by hand: it does not reflect the current input", holder_id=holder_id))
+        return None
+
+
 def _plain(row):
     """Summary rows travel between processes: keep them plain."""
     if isinstance(row, dict):
@@ -316,6 +342,14 @@ def holders_in_year(portfolio, year: int) -> tuple[dict[str, list], dict[str, li
         if problem.holder_id:
             problems_by_holder[problem.holder_id].append(problem)
     return dict(lots_by_holder), dict(problems_by_holder)
+
+
+def idle_holders(portfolio, holder_ids) -> list[str]:
+    """Holders of the input (``holders.csv`` or ``lots.csv``) who are not among ``holder_ids``,
+    the run's holders (:func:`holders_in_year`): no lot of theirs is held in the year, so they
+    get no workbook and the summary lists them as holding nothing."""
+    known = set(portfolio.holders) | {lot.holder_id for lot in portfolio.lots}
+    return sorted(known - set(holder_ids))
 
 
 def holder_tins(portfolio):
@@ -417,6 +451,9 @@ class _Plan:
     fingerprints: dict[str, str]
     kept: set[str]
     tins: object  # every holder's taxpayer id, for masking (privacy.TinIndex)
+    holders: Mapping = field(default_factory=dict)  # the input's holders (names, for the summary)
+    idle: list[str] = field(default_factory=list)  # holders of the input with no lot in the year
+    lots_in_input: dict[str, int] = field(default_factory=dict)  # lots per holder, any year
 
     @property
     def old(self) -> dict[str, dict]:
@@ -442,13 +479,13 @@ def _run_locked(portfolio, options: BatchOptions, out_dir: Path, note, lock: Loc
     _prepare_folder(input_problems, out_dir, summary_path, exceptions_path, note, holder_tins(portfolio))
     plan = _plan(portfolio, options, out_dir, summary_path, exceptions_path, template, prepared, note)
     problems: list[Problem] = list(input_problems)
-    removed, entries = _remove_earlier(plan, problems, note)
+    removed, removed_idle, entries = _remove_earlier(plan, problems, note)
     writer = _first_manifest(plan, entries)
     outcomes, halt = _run_holders(portfolio, plan, writer, options, lock)
     _add_holder_problems(plan, outcomes, problems)
     if halt is not None:
         _stop(plan, outcomes, halt, problems)
-    return _finish(input_problems, plan, outcomes, writer, problems, removed, note)
+    return _finish(input_problems, plan, outcomes, writer, problems, removed, note, removed_idle)
 
 
 def _check_manifest_path(path: Path) -> None:
@@ -506,6 +543,7 @@ def _plan(portfolio, options: BatchOptions, out_dir: Path, summary_path: Path, e
         portfolio, options.tolerance_per_1000, options.accept_residual)
     lots_by_holder, problems_by_holder = holders_in_year(portfolio, year)
     holder_ids = sorted(set(lots_by_holder) | set(problems_by_holder))
+    idle = idle_holders(portfolio, holder_ids)
     tins = holder_tins(portfolio)
     file_names = workbook_names(holder_ids, year, tins)
     options_key = (options.tolerance_per_1000, tuple(sorted(options.accept_residual)))
@@ -525,31 +563,39 @@ def _plan(portfolio, options: BatchOptions, out_dir: Path, summary_path: Path, e
         manifest_path=manifest_path, template=template, prepared=prepared, sections=sections,
         section=section, books=books, lots_by_holder=lots_by_holder, problems_by_holder=problems_by_holder,
         holder_ids=holder_ids, file_names=file_names, fingerprints=fingerprints, kept=kept,
-        tins=tins,
+        tins=tins, holders=portfolio.holders, idle=idle,
+        lots_in_input=dict(Counter(lot.holder_id for lot in portfolio.lots)),
     )
 
 
-def _remove_earlier(plan: _Plan, problems: list[Problem], note) -> tuple[list[str], dict[str, dict]]:
-    """What no longer belongs to the run goes: workbooks of holders who left.
-    Returns the workbooks removed and the manifest entries of those that could not be (still
-    ours: tried again next run; each also becomes a problem)."""
+def _remove_earlier(plan: _Plan, problems: list[Problem], note) -> tuple[list[str], list[str], dict[str, dict]]:
+    """What no longer belongs to the run goes: workbooks of holders who left the input, and of
+    holders still in it who hold no lot in the year.  Returns the workbooks removed of each, and
+    the manifest entries of those that could not be (still ours: tried again next run; each also
+    becomes a problem)."""
     out_dir, old = plan.out_dir, plan.old
     this_run = set(plan.file_names.values())
+    idle_names = set(workbook_names(plan.idle, plan.year, plan.tins).values())
     entries: dict[str, dict] = {}
-    removed = []  # (the summary went first, in _prepare_folder)
+    removed, removed_idle = [], []  # (the summary went first, in _prepare_folder)
     for name in sorted(set(old) - this_run):
+        idle = name in idle_names
+        whose = "a holder who held nothing in the year" if idle else "a holder no longer in the input"
         try:
             (out_dir / name).unlink()
-            removed.append(name)
+            (removed_idle if idle else removed).append(name)
         except FileNotFoundError:
             pass
         except OSError as error:
             entries[name] = dict(PENDING)  # still ours: try again next run
-            problems.append(Problem(name, None, None, f"could not remove this workbook of a holder no "
-                                    f"longer in the input: {reason(error)}", "remove it by hand"))
+            problems.append(Problem(name, None, None, f"could not remove this workbook of {whose}: "
+                                    f"{reason(error)}", "remove it by hand"))
     if removed:
         note(f"removed {len(removed)} workbook(s) of holders no longer in the input: {_shown(removed)}")
-    return removed, entries
+    if removed_idle:
+        note(f"removed {len(removed_idle)} workbook(s) of holders who held nothing in {plan.year}: "
+             f"{_shown(removed_idle)}")
+    return removed, removed_idle, entries
 
 
 def _first_manifest(plan: _Plan, entries: dict[str, dict]) -> ManifestWriter:
@@ -610,14 +656,14 @@ def _run_holders(portfolio, plan: _Plan, writer: ManifestWriter, options: BatchO
         if outcome.ok and outcome.digest is not None:
             sha256, size = outcome.digest
             writer.set(name, {"fingerprint": outcome.fingerprint, "sha256": sha256, "size": size})
-        elif not outcome.ok:
+        elif not outcome.ok:  # failed, or held nothing: no workbook of this run
             if name in old and (out_dir / name).exists():
                 writer.set(name, dict(PENDING))  # ours and still there: never verified
             else:
                 writer.drop(name)
             if outcome.halt is not None:
                 halts.append(_Halt(out_dir / name, outcome.halt, outcome.halt_errno))
-        progress.advance(outcome.ok)
+        progress.advance(outcome.ok or outcome.idle)
         if not halts:
             try:
                 writer.tick()
@@ -694,18 +740,19 @@ def _stop(plan: _Plan, outcomes: dict[str, HolderOutcome], halt: _Halt, problems
 
 
 def _finish(input_problems: list[Problem], plan: _Plan, outcomes: dict[str, HolderOutcome],
-            writer: ManifestWriter, problems: list[Problem], removed: list[str], note) -> BatchReport:
+            writer: ManifestWriter, problems: list[Problem], removed: list[str], note,
+            removed_idle: list[str] = ()) -> BatchReport:
     """Write the summary (then the manifest says so) and the final exceptions report, say what
     was removed or left in place, and report."""
-    from cpdi.writers.workpapers import write_exceptions_csv, write_summary_workbook
+    from cpdi.writers.workpapers import write_exceptions_csv
 
     year, out_dir, holder_ids = plan.year, plan.out_dir, plan.holder_ids
     summary_path, exceptions_path = plan.summary_path, plan.exceptions_path
     ok = [h for h in holder_ids if outcomes[h].ok]
-    failed = [h for h in holder_ids if not outcomes[h].ok]
-    summary = [row for h in ok for row in outcomes[h].summary]
-    _write(summary_path, lambda: write_summary_workbook(
-        summary_path, year, summary, plan.template, plan.prepared, len(ok), len(failed)))
+    failed = [h for h in holder_ids if not outcomes[h].ok and not outcomes[h].idle]
+    idle_now = [h for h in holder_ids if outcomes[h].idle]  # lots in the input, none held in the year
+    idle = sorted(set(plan.idle) | set(idle_now))
+    _write_summary(plan, outcomes, ok, failed, idle)
     writer.summary = True
     writer.dirty = True
     writer.save()
@@ -715,13 +762,11 @@ def _finish(input_problems: list[Problem], plan: _Plan, outcomes: dict[str, Hold
     if removed_failed:
         note(f"removed {len(removed_failed)} workbook(s) of earlier runs for holders who fail now "
              f"(see {exceptions_path.name}): {_shown(removed_failed)}")
-    written = {outcomes[h].file for h in ok}
-    left = sorted(n for n in _listing(out_dir)
-                  if n.endswith(f"_{year}.xlsx") and not n.startswith(".") and n != summary_path.name
-                  and n not in written and n not in writer.entries)
-    if left:
-        note(f"{len(left)} file(s) look like workbooks for {year} but are not this run's and the manifest "
-             f"does not name them, so they were left in place: {_shown(left)}")
+    removed_idle_now = [outcomes[h].removed for h in idle_now if outcomes[h].removed]
+    if removed_idle_now:
+        note(f"removed {len(removed_idle_now)} workbook(s) of earlier runs for holders whose lots all "
+             f"ended before {year} (nothing held in {year}): {_shown(removed_idle_now)}")
+    left = _left_in_place(plan, {outcomes[h].file for h in ok}, writer, note)
     blocked_by = tuple(dict.fromkeys(
         p.file for p in input_problems if p.row is None and not p.holder_id and not p.lot_id))
     return BatchReport(
@@ -730,5 +775,33 @@ def _finish(input_problems: list[Problem], plan: _Plan, outcomes: dict[str, Hold
         workbooks=[out_dir / outcomes[h].file for h in ok],
         summary_path=summary_path, exceptions_path=exceptions_path, problems=problems,
         removed=removed, removed_failed=removed_failed, left_in_place=left, blocked_by=blocked_by,
-        year=year,
+        year=year, holders_idle=len(idle), idle=idle,
+        removed_idle=list(removed_idle) + removed_idle_now,
     )
+
+
+def _write_summary(plan: _Plan, outcomes: dict[str, HolderOutcome], ok: list[str], failed: list[str],
+                   idle: list[str]) -> None:
+    """The summary workbook: the written holders' rows (each linked to its workbook), the
+    holders that failed with their first problem, and the holders who held nothing."""
+    from cpdi.writers.workpapers import write_summary_workbook
+
+    summary_path = plan.summary_path
+    rows = [row for h in ok for row in outcomes[h].summary]
+    _write(summary_path, lambda: write_summary_workbook(
+        summary_path, plan.year, rows, plan.template, plan.prepared, len(ok), len(failed),
+        failed={h: outcomes[h].problems for h in failed}, idle=idle, holders=plan.holders,
+        lots_in_input=plan.lots_in_input, exceptions_name=plan.exceptions_path.name, tins=plan.tins))
+
+
+def _left_in_place(plan: _Plan, written: set[str], writer: ManifestWriter, note) -> list[str]:
+    """Files that look like workbooks of the year but are neither this run's nor named by the
+    manifest: left in place, and said."""
+    year = plan.year
+    left = sorted(n for n in _listing(plan.out_dir)
+                  if n.endswith(f"_{year}.xlsx") and not n.startswith(".") and n != plan.summary_path.name
+                  and n not in written and n not in writer.entries)
+    if left:
+        note(f"{len(left)} file(s) look like workbooks for {year} but are not this run's and the manifest "
+             f"does not name them, so they were left in place: {_shown(left)}")
+    return left

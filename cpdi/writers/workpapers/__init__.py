@@ -41,7 +41,7 @@ from cpdi.model import Holder
 from cpdi.problems import Problem
 from cpdi.writers.atomic import atomic_path
 from cpdi.writers.privacy import (  # noqa: F401  (re-exported: the names earlier code and tests know)
-    _TIN_SHAPED, csv_safe, mask_tin,
+    _TIN_SHAPED, csv_safe, mask_tin, scrub_text,
 )
 from cpdi.writers.template import Template, load_template
 from cpdi.writers.workpapers.cells import (  # noqa: F401  (re-exported)
@@ -87,8 +87,9 @@ def write_holder_workbook(
     """Write one holder's workpapers for tax ``year`` to ``target`` (atomically) and return it.
 
     ``ledgers`` are the holder's lot ledgers from :func:`cpdi.api.compute` through ``year``;
-    lots without a row for ``year`` are left out (as are ledgers of other holders).  ``books``
-    are the instrument books of the same computation.  ``problems`` may be every problem of a
+    lots without a row for ``year`` are left out (as are ledgers of other holders); a holder
+    with no lot left raises :class:`WorkpaperError` (nothing held in the year: no workbook of
+    zeros).  ``books`` are the instrument books of the same computation.  ``problems`` may be every problem of a
     batch: the holder's own are listed on the cover.  ``prepared`` is the date shown and the
     document date, so the same inputs give a byte-identical file.  ``before_rename`` is
     :func:`cpdi.writers.atomic.atomic_path`'s: called with the finished temporary file just
@@ -102,6 +103,9 @@ def write_holder_workbook(
         row = next((y for y in ledger.years if y.tax_year == year), None)
         if row is not None:
             lots.append((ledger, row))
+    if not lots:  # a workbook of zeros would pass for a holding: nothing is written
+        shown = scrub_text(holder_id, holder.tin if holder else "")
+        raise WorkpaperError(f"holder {shown} held no lot in {year}: no workbook is written")
     instrument_ids = []
     for ledger, _ in lots:
         if ledger.lot.instrument_id not in instrument_ids:

@@ -1,5 +1,8 @@
 """The Cover: the holder, sign-off boxes, the year's figures by where they go on a return
-(method §9), each the sum of the lot sheets' cells it names, and the holder's input problems."""
+(method §9), each the sum of the lot sheets' cells it names, and the review apparatus: the
+disclosures of the instrument sheets (where the schedule used departs from the issuer's as
+printed), the holder's input problems, the tick-mark legend (every mark of
+``cells.TICKS``) and a review-notes grid for the reviewer to fill."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from typing import Iterable, Sequence
 from cpdi.model import Holder
 from cpdi.problems import Problem
 from cpdi.writers.privacy import mask_tin, scrub_problem_value, scrub_text
-from cpdi.writers.workpapers.cells import FORMULA_LIMIT, _Sheet, _Workbook
+from cpdi.writers.workpapers.cells import FORMULA_LIMIT, TICKS, _Sheet, _Workbook, tick_mark
 from cpdi.writers.workpapers.lot_sheet import FIGURES_DISPOSITION, _LotCells
 
 COVER_FIGURES = (
@@ -26,6 +29,7 @@ COVER_FIGURES = (
     ("cover_dispositions", "capital_gain", "(b)(8)(iii)"),
     ("cover_carryforward", "carryforward_out", "(b)(6)(iii)(C)"),
 )
+REVIEW_ROWS = 8  # empty rows of the review-notes grid
 SEE_REFS = 6  # references listed in a cover line's "computed from" text before "… and n more"
 # cover figure -> the lot figure it adds up
 _COVER_SOURCE = {
@@ -36,13 +40,26 @@ _COVER_SOURCE = {
 
 def _cover_sheet(wb: _Workbook, sheet: _Sheet, holder: Holder | None, lots: list[_LotCells],
                  totals: dict[str, str], problems: list[Problem], disclosures: Sequence[str] = ()) -> None:
-    """Holder, sign-off boxes, the year's figures by where they go on a return (method §9) —
-    each the sum of the lot sheets' cells it names — and the holder's input problems."""
+    """The Cover, block by block: the holder, sign-off boxes, the year's figures by where they go
+    on a return (method §9) — each the sum of the lot sheets' cells it names, ticked ``[R]`` —
+    the disclosures of the instrument sheets, the holder's input problems, the tick-mark legend
+    and the review-notes grid for the reviewer."""
+    t = wb.t
+    wb.title_rows(sheet, t.title_for(wb.year))
+    r = _holder_block(wb, sheet, 4, holder)
+    r = _signoff_block(wb, sheet, r)
+    r = _figures_block(wb, sheet, r, lots, totals)
+    r = _disclosures_block(wb, sheet, r, disclosures)
+    r = _problems_block(wb, sheet, r, holder, problems)
+    r = _ticks_block(wb, sheet, r)
+    _review_block(wb, sheet, r)
+    wb.print_setup(sheet, (0, 2), None, list(t.widths["cover"]))
+
+
+def _holder_block(wb: _Workbook, sheet: _Sheet, r: int, holder: Holder | None) -> int:
+    """The holder (TIN masked), the extra holders columns, year, date and reference.  Returns
+    the next free row."""
     t, st, year = wb.t, wb.styles, wb.year
-    layout = t.tables["figures"]
-    c = {cid: layout.index(cid) for cid in layout.order}
-    wb.title_rows(sheet, t.title_for(year))
-    r = 4
     sheet.text(r, 0, t.section("cover_holder", year), st.section)
     r += 1
 
@@ -62,8 +79,12 @@ def _cover_sheet(wb: _Workbook, sheet: _Sheet, holder: Holder | None, lots: list
     info(t.line("workpaper_ref", year), sheet.text, wb.ref, st.text)
     sheet.text(r, 0, "Blue: inputs (input files, the engine's ledger of earlier years); black: formulas.",
                st.note)
-    r += 2
+    return r + 2
 
+
+def _signoff_block(wb: _Workbook, sheet: _Sheet, r: int) -> int:
+    """Boxes for the preparer's and the reviewer's name, date and initials."""
+    t, st, year = wb.t, wb.styles, wb.year
     sheet.text(r, 0, t.section("cover_signoff", year), st.section)
     r += 1
     for col, key in enumerate(("signoff_name", "signoff_date", "signoff_initials"), start=1):
@@ -75,12 +96,19 @@ def _cover_sheet(wb: _Workbook, sheet: _Sheet, holder: Holder | None, lots: list
             sheet.blank(r, col, st.box)
         sheet.heights[r] = 24
         r += 1
-    r += 1
+    return r + 1
 
+
+def _figures_block(wb: _Workbook, sheet: _Sheet, r: int, lots: list[_LotCells], totals: dict[str, str]) -> int:
+    """The year's figures by where they go on a return (method §9): each a live sum of the lot
+    sheets' cells it names (or, when that formula would be too long, the Lots sheet's column
+    total); the amount column is ticked ``[R]``."""
+    t, st, year = wb.t, wb.styles, wb.year
+    layout = t.tables["figures"]
+    c = {cid: layout.index(cid) for cid in layout.order}
     sheet.text(r, 0, t.section("cover_figures", year), st.section)
     r += 1
-    header = r
-    sheet.column_headers(r, layout, year, st.header)
+    sheet.column_headers(r, layout, year, st.header, ticks={"amount": "recomputed"})
     r += 1
     section = None
     for section_key, figure, paragraph in COVER_FIGURES:
@@ -107,34 +135,102 @@ def _cover_sheet(wb: _Workbook, sheet: _Sheet, holder: Holder | None, lots: list
         else:  # too long for one formula: the total of the Lots sheet's column
             sheet.formula(r, c["amount"], totals[source], value, fmt)
             see = f"{t.line('see_lots', year)}: {totals[source]}"
-        sheet.text(r, c["see"], see, st.note)
+        _see(wb, sheet, r, c["see"], see)
         r += 1
-    r += 1
+    return r + 1
 
+
+def _see(wb: _Workbook, sheet: _Sheet, row: int, col: int, text: str) -> None:
+    """The "computed from" references, wrapped in their column, the row as tall as its lines
+    (the list grows with the lots and the length of their sheet names)."""
+    widths = wb.t.widths["cover"]
+    room = max(10, (widths[col] if col < len(widths) else wb.t.widths["text"]) - 4)
+    lines = -(-len(text) // room)
+    if lines > 1:
+        sheet.heights[row] = max(sheet.heights.get(row, 0), 15 * lines)
+        sheet.text(row, col, text, wb.styles.wrapped_note)
+    else:
+        sheet.text(row, col, text, wb.styles.note)
+
+
+def _disclosures_block(wb: _Workbook, sheet: _Sheet, r: int, disclosures: Sequence[str]) -> int:
+    """The instrument sheets' disclosures — each sentence saying where the schedule used departs
+    from the issuer's as printed — one a row, each once; "None." when there is none."""
+    t, st, year = wb.t, wb.styles, wb.year
+    sheet.text(r, 0, t.section("cover_disclosures", year), st.section)
+    r += 1
+    shown = list(dict.fromkeys(text for text in disclosures if text))
+    if not shown:
+        sheet.text(r, 0, t.line("none", year), st.note)
+        r += 1
+    for text in shown:
+        sheet.text(r, 0, text, st.text)
+        r += 1
+    return r + 1
+
+
+def _problems_block(wb: _Workbook, sheet: _Sheet, r: int, holder: Holder | None,
+                    problems: list[Problem]) -> int:
+    """The holder's input problems (where, value, problem, fix), masked; "None." when there is
+    none."""
+    t, st, year = wb.t, wb.styles, wb.year
     sheet.text(r, 0, t.section("cover_problems", year), st.section)
     r += 1
     if not problems:
         sheet.text(r, 0, t.line("none", year), st.note)
-    else:
-        layout = t.tables["problems"]
-        pc = {cid: layout.index(cid) for cid in layout.order}
-        sheet.column_headers(r, layout, year, st.header)
+        return r + 2
+    layout = t.tables["problems"]
+    pc = {cid: layout.index(cid) for cid in layout.order}
+    sheet.column_headers(r, layout, year, st.header)
+    r += 1
+    tin = holder.tin if holder else ""
+    for problem in problems:
+        where = problem.file
+        if problem.row is not None:
+            where += f" row {problem.row}"
+        if problem.column:
+            where += f", column {problem.column}"
+        value = scrub_problem_value(problem.value, problem.column, tin)
+        sheet.text(r, pc["where"], where, st.text)
+        sheet.text(r, pc["value"], value, st.text_input)
+        sheet.text(r, pc["message"], scrub_text(problem.message, tin), st.text)
+        sheet.text(r, pc["fix"], scrub_text(problem.fix, tin), st.note)
         r += 1
-        tin = holder.tin if holder else ""
-        for problem in problems:
-            where = problem.file
-            if problem.row is not None:
-                where += f" row {problem.row}"
-            if problem.column:
-                where += f", column {problem.column}"
-            value = scrub_problem_value(problem.value, problem.column, tin)
-            sheet.text(r, pc["where"], where, st.text)
-            sheet.text(r, pc["value"], value, st.text_input)
-            sheet.text(r, pc["message"], scrub_text(problem.message, tin), st.text)
-            sheet.text(r, pc["fix"], scrub_text(problem.fix, tin), st.note)
-            r += 1
-    widths = list(t.widths["cover"])
-    wb.print_setup(sheet, (0, 2), None, widths)
+    return r + 1
+
+
+def _ticks_block(wb: _Workbook, sheet: _Sheet, r: int) -> int:
+    """The tick-mark legend: every mark of :data:`TICKS` and what it says was done."""
+    t, st, year = wb.t, wb.styles, wb.year
+    layout = t.tables["tick_legend"]
+    c, r = sheet.start_table(r, t.section("cover_ticks", year), layout, year, st)
+    for kind, (_, meaning) in TICKS.items():
+        sheet.text(r, c["mark"], tick_mark(kind), st.bold)
+        sheet.text(r, c["meaning"], meaning, st.text)
+        r += 1
+    sheet.text(r, 0, t.line("ticks_note", year), st.note)
+    return r + 2
+
+
+def _review_block(wb: _Workbook, sheet: _Sheet, r: int) -> int:
+    """The review-notes grid: ``REVIEW_ROWS`` numbered, bordered, empty rows (sheet and cell,
+    note, raised by / date, cleared by / date) for the reviewer to fill."""
+    t, st, year = wb.t, wb.styles, wb.year
+    layout = t.tables["review_notes"]
+    sheet.text(r, 0, t.section("cover_review", year), st.section)
+    sheet.text(r + 1, 0, t.line("review_note", year), st.note)
+    r += 2
+    sheet.column_headers(r, layout, year, st.header)
+    r += 1
+    for number in range(1, REVIEW_ROWS + 1):
+        for cid in layout.order:
+            if cid == "number":
+                sheet.number(r, layout.index(cid), number, st.box)
+            else:
+                sheet.blank(r, layout.index(cid), st.box)
+        sheet.heights[r] = 30
+        r += 1
+    return r
 
 
 def _scrub(text: str | None, column: str | None, tin: str = "") -> str:

@@ -1,9 +1,10 @@
-"""The Lots sheet: one row per lot held in the year, every figure linked to its lot sheet, with
-the column totals the Cover falls back on when a sum of links would be too long."""
+"""The Lots sheet: one row per lot held in the year, every figure linked to its lot sheet (the
+linked columns ticked ``[R]``), with the column totals the Cover falls back on when a sum of
+links would be too long (the totals row footed ``[F]``)."""
 
 from __future__ import annotations
 
-from cpdi.writers.workpapers.cells import _Sheet, _Workbook, _range, _widths
+from cpdi.writers.workpapers.cells import _Sheet, _Workbook, _range, _widths, tick_mark
 from cpdi.writers.workpapers.lot_sheet import FIGURES_ALWAYS, FIGURES_DISPOSITION, _LotCells
 
 LOTS_KINDS = {
@@ -11,17 +12,21 @@ LOTS_KINDS = {
     "ending": "text", "disposition_date": "date", "days_held": "integer",
     **{name: "money" for name in FIGURES_ALWAYS + FIGURES_DISPOSITION},
 }
+# the columns that link to the lot sheets: recomputed there, ticked [R] in their headers
+LINKED = ("days_held",) + FIGURES_ALWAYS + FIGURES_DISPOSITION
 
 # -- Lots and Cover ---------------------------------------------------------------------------------
 def _lots_sheet(wb: _Workbook, sheet: _Sheet, lots: list[_LotCells]) -> dict[str, str]:
-    """One row per lot, each figure linked to its lot sheet; returns the total cell of each
-    figure column (``'Lots'!H9``)."""
+    """One row per lot, each figure linked to its lot sheet (those columns ticked ``[R]``), then
+    the totals row (footed ``[F]``); returns the total cell of each figure column
+    (``'Lots'!H9``)."""
     t, st, year = wb.t, wb.styles, wb.year
     layout = t.tables["lots"]
     c = {cid: layout.index(cid) for cid in layout.order}
     wb.title_rows(sheet, t.section("lots_title", year))
     header = 4
-    sheet.column_headers(header, layout, year, st.header)
+    sheet.column_headers(header, layout, year, st.header,
+                         ticks={cid: "recomputed" for cid in LINKED if cid in c})
     r = header + 1
     first = r
     for lot in lots:
@@ -39,7 +44,7 @@ def _lots_sheet(wb: _Workbook, sheet: _Sheet, lots: list[_LotCells]) -> dict[str
                 sheet.formula(r, c[key], ref, value, st.formula["money"])
         r += 1
     last = r - 1
-    sheet.text(r, 0, t.line("total", year), st.bold)
+    _footed_total_label(sheet, r, layout, c, wb)
     totals = {}
     for key in FIGURES_ALWAYS + FIGURES_DISPOSITION:
         values = [lot.refs[key][1] for lot in lots if key in lot.refs]
@@ -52,4 +57,17 @@ def _lots_sheet(wb: _Workbook, sheet: _Sheet, lots: list[_LotCells]) -> dict[str
     wb.print_setup(sheet, (header, header), header + 1, widths)
     return totals
 
+
+def _footed_total_label(sheet: _Sheet, row: int, layout, c: dict[str, int], wb: _Workbook) -> None:
+    """The totals row's label and its ``[F]`` tick, in the first column after the label that
+    holds no total (the template may order the columns); on the label itself if every column
+    holds one."""
+    t, st = wb.t, wb.styles
+    summed = set(FIGURES_ALWAYS + FIGURES_DISPOSITION)
+    free = [c[cid] for cid in layout.order if c[cid] > 0 and cid not in summed]
+    if free:
+        sheet.text(row, 0, t.line("total", wb.year), st.bold)
+        sheet.tick(row, min(free), "footed", st)
+    else:
+        sheet.text(row, 0, f"{t.line('total', wb.year)} {tick_mark('footed')}", st.bold)
 
