@@ -44,7 +44,7 @@ from cpdi.readers.terms_document import TermsDocument, read_terms_document
 INSTRUMENT_COLUMNS = ("instrument_id", "description", "issue_date", "maturity_date", "issue_price",
                       "unit_principal", "comparable_yield_pct", "frequency", "day_count")
 """The instruments.csv columns written (``daily_portion_basis`` is added when it is not the
-default)."""
+default, and ``source_document``, the document's file name, last)."""
 
 _FREQUENCY_WORDS = {1: "annual", 2: "semiannual", 4: "quarterly", 12: "monthly"}
 
@@ -211,6 +211,7 @@ def import_terms(path, issue_date: date | None = None, issue_price: str | None =
         unit_principal=float(unit),
         comparable_yield=ComparableYield(float(yield_pct) / 100.0, day_count, frequency),
         projected_payments=payments, description=doc.description or "",
+        source_document=doc.source_name,  # the workpaper's [S] tick names it
     )
     search = None
     if day_count_candidates and not accruals:
@@ -373,6 +374,8 @@ def _instrument_row(instrument: Instrument, yield_pct: Decimal, price: Decimal,
     }
     if instrument.daily_portion_basis is not DailyPortionBasis.CALENDAR_DAYS:
         row["daily_portion_basis"] = instrument.daily_portion_basis.value
+    if instrument.source_document:
+        row["source_document"] = instrument.source_document
     return row
 
 

@@ -198,7 +198,7 @@ LAYOUTS = {
 def test_each_layout_imports_exactly_and_validates(tmp_path, name):
     expected_row, expected_schedule, expected_accruals = LAYOUTS[name]
     out, _ = imported(tmp_path, name)
-    assert rows(out / "instruments.csv") == [expected_row]
+    assert rows(out / "instruments.csv") == [expected_row | {"source_document": name}]
     assert schedule_rows(out) == expected_schedule
     assert accrual_rows(out) == expected_accruals
     validated(out, with_table=bool(expected_accruals))
@@ -253,7 +253,7 @@ def test_two_notes_in_one_document_the_one_asked_for_is_read(tmp_path, asked):
     expected = instrument(asked, "HUSA Principal Protected Notes Linked to the Harbor Blue Chip "
                           "Index due March 5, 2031", "2026-03-05", "2031-03-05", "1000", "1000",
                           "4.2125", "2", "30/360")
-    assert rows(out / "instruments.csv") == [expected]
+    assert rows(out / "instruments.csv") == [expected | {"source_document": "hudson-usa-two-notes.txt"}]
     assert schedule_rows(out) == single("2026-03-05", months((2026, 9), 10, 6, 5), "1231.75")
     assert "63318FAF8 (2031 Notes), the one asked for, is read" in done.stdout
     validated(out, with_table=False)

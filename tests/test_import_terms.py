@@ -45,7 +45,9 @@ def test_the_aig_supplement_imports_to_exactly_the_fixture(tmp_path):
     done = run("import-terms", AIG / "pricing-supplement.txt", "--out", out)
     # imported as printed, typo included: the schedule does not validate, and the command says so
     assert done.returncode == 1, done.stdout + done.stderr
-    assert rows(out / "instruments.csv") == rows(AIG / "instruments.csv")
+    (instrument,) = rows(out / "instruments.csv")
+    assert instrument.pop("source_document") == "pricing-supplement.txt"  # where it was read
+    assert [instrument] == rows(AIG / "instruments.csv")
     assert rows(out / "schedule.csv") == rows(AIG / "schedule.csv")
     assert len(rows(out / "schedule.csv")) == 40
     assert not (out / "issuer_accruals.csv").exists()  # the supplement prints no OID table
@@ -92,7 +94,11 @@ def test_the_text_and_html_versions_import_alike(tmp_path):
         assert run("import-terms", TERMS / f"northgate-single-payment.{suffix}", "--out",
                    tmp_path / suffix).returncode == 0
     for name in ("instruments.csv", "schedule.csv", "issuer_accruals.csv"):
-        assert rows(tmp_path / "txt" / name) == rows(tmp_path / "htm" / name)
+        txt, htm = rows(tmp_path / "txt" / name), rows(tmp_path / "htm" / name)
+        if name == "instruments.csv":  # each names the document it was read from
+            assert txt[0].pop("source_document") == "northgate-single-payment.txt"
+            assert htm[0].pop("source_document") == "northgate-single-payment.htm"
+        assert txt == htm
 
 
 def test_an_ambiguous_day_count_is_flagged_and_resolved_by_the_schedule(tmp_path):
