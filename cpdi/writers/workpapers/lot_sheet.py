@@ -367,9 +367,10 @@ class _LotSheet:
                 self.line("plan_maturity_requested"),
                 f"IF({diff}<0,-1,1)*MIN({terms['to_maturity']},ABS({diff}))", plan.requested,
                 self.money, "(b)(9)(i)(F)", "method §6")
-        part = self.formula_line(self.line("plan_part"), f"{diff}-{requested}", plan.part, self.money,
-                                 "(b)(9)(i)(A)")
         cells = {"plan": plan, "per_day": {}, "at_maturity": None}
+        if method is not BasisAllocationMethod.MATURITY:
+            part = self.formula_line(self.line("plan_part"), diff if requested == "0" else f"{diff}-{requested}",
+                                     plan.part, self.money, "(b)(9)(i)(A)")
         if method is BasisAllocationMethod.MATURITY:
             self.sheet.text(self.r, 0, self.line("no_plan"), st.note)
             self.r += 1
