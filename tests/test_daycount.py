@@ -16,11 +16,12 @@ Every known value below names where it comes from:
 from __future__ import annotations
 
 import calendar
+import sys
 from datetime import date, timedelta
 
 import pytest
 from dateutil.relativedelta import relativedelta
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from cpdi.engine.daycount import (
@@ -456,6 +457,9 @@ def test_act_act_stub_reaching_before_year_1_is_a_named_error(start, end, freque
     length=st.integers(1, 800),
     frequency=st.sampled_from([1, 2, 4, 12]),
 )
+# a stub inside a 28-day February notional period meets the bound exactly: 17 / (28 × 12)
+# computed in another order differs from (17 / 28) / 12 in the last bit
+@example(start=D(2, 3, 1), length=17, frequency=12)
 def test_act_act_near_the_ends_computes_or_names_why(start, length, frequency):
     """Near either end of the calendar an ACT/ACT year fraction is a positive number (at most
     the days over 28 × frequency: no notional period is shorter than a 28-day month), or a
@@ -471,7 +475,7 @@ def test_act_act_near_the_ends_computes_or_names_why(start, length, frequency):
     except DayCountError:
         assert start < D(2, 1, 1)
         return
-    assert 0.0 < fraction <= (end - start).days / 28 / frequency
+    assert 0.0 < fraction <= (end - start).days / 28 / frequency * (1 + 4 * sys.float_info.epsilon)
 
 
 # ---------------------------------------------------------------------------------------------
