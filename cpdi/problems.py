@@ -44,6 +44,16 @@ class Problem:
         """One line for stderr (:func:`problem_text` without the holders' TINs)."""
         return problem_text(self)
 
+    @property
+    def where(self) -> str:
+        """``lots.csv row 4, column cost_basis``: the file, and the row and column when known."""
+        where = self.file
+        if self.row is not None:
+            where += f" row {self.row}"
+        if self.column:
+            where += f", column {self.column}"
+        return where
+
 
 def problem_text(problem: Problem, tins: Mapping[str, str | None] | TinIndex | None = None) -> str:
     """One line for stderr: where, the value, what is wrong and the fix.  Taxpayer ids are masked
@@ -55,12 +65,7 @@ def problem_text(problem: Problem, tins: Mapping[str, str | None] | TinIndex | N
     index = tin_index(tins)
     own = index.tin(problem.holder_id)
     every = index.all or None
-    where = problem.file
-    if problem.row is not None:
-        where += f" row {problem.row}"
-    if problem.column is not None:
-        where += f", column {problem.column}"
-    text = f"{where}: "
+    text = f"{problem.where}: "
     if problem.value is not None:
         # masked before repr(), which would spell a no-break or zero-width space as an escape
         text += f"{scrub_problem_value(problem.value, problem.column, own, every)!r}: "

@@ -33,20 +33,17 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-import xlsxwriter
-
 from cpdi import __version__
 from cpdi.engine.ledger import LotLedger
 from cpdi.model import Holder
 from cpdi.problems import Problem
-from cpdi.writers.atomic import atomic_path
 from cpdi.writers.privacy import (  # noqa: F401  (re-exported: the names earlier code and tests know)
     _TIN_SHAPED, csv_safe, mask_tin, scrub_text,
 )
 from cpdi.writers.template import Template, load_template
 from cpdi.writers.workpapers.cells import (  # noqa: F401  (re-exported)
-    CHECK_TOLERANCE, FORMULA_FUNCTIONS, FORMULA_LIMIT, KV_VALUE, WORKBOOK_OPTIONS, WorkpaperError, _abandon,
-    _created, _Workbook,
+    CHECK_TOLERANCE, FORMULA_FUNCTIONS, FORMULA_LIMIT, KV_VALUE, WORKBOOK_OPTIONS, WorkpaperError,
+    _created, _Workbook, _write_workbook,
 )
 from cpdi.writers.workpapers.cover import _cover_sheet, _holder_problems, _scrub  # noqa: F401
 from cpdi.writers.workpapers.exceptions import (  # noqa: F401
@@ -116,35 +113,30 @@ def write_holder_workbook(
             raise WorkpaperError(f"no usable schedule for instrument {instrument_id} of holder {holder_id}")
     mine = _holder_problems(problems, holder_id, set(instrument_ids))
 
-    with atomic_path(target, before_rename) as tmp:
-        book = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
-        try:
-            wb = _Workbook(book, template, holder_id, year, prepared, holder.tin if holder else "")
-            cover = wb.add_sheet(template.sheet("cover", year=year))
-            lots_sheet = wb.add_sheet(template.sheet("lots", year=year))
-            instruments = {iid: _instrument_sheet(wb, books[iid]) for iid in instrument_ids}
-            lot_cells = [
-                _lot_sheet(wb, ledger, row, books[ledger.lot.instrument_id],
-                           instruments[ledger.lot.instrument_id])
-                for ledger, row in lots
-            ]
-            totals = _lots_sheet(wb, lots_sheet, lot_cells)
-            disclosures = [text for cells in instruments.values() for text in cells.disclosures]
-            _cover_sheet(wb, cover, holder, lot_cells, totals, mine, disclosures)
-            cover.ws.activate()
-            book.set_properties({
-                "title": wb.ref,
-                "subject": wb.safe(template.title_for(year)),
-                "author": wb.safe(template.firm_name),
-                "company": wb.safe(template.firm_name),
-                "comments": f"cpdi {__version__} workpapers, tax year {year}",
-                "created": _created(prepared),
-            })
-            wb.flush()
-        except BaseException:
-            _abandon(book)
-            raise
-        book.close()
+    def fill(book):
+        wb = _Workbook(book, template, holder_id, year, prepared, holder.tin if holder else "")
+        cover = wb.add_sheet(template.sheet("cover", year=year))
+        lots_sheet = wb.add_sheet(template.sheet("lots", year=year))
+        instruments = {iid: _instrument_sheet(wb, books[iid]) for iid in instrument_ids}
+        lot_cells = [
+            _lot_sheet(wb, ledger, row, books[ledger.lot.instrument_id],
+                       instruments[ledger.lot.instrument_id])
+            for ledger, row in lots
+        ]
+        totals = _lots_sheet(wb, lots_sheet, lot_cells)
+        disclosures = [text for cells in instruments.values() for text in cells.disclosures]
+        _cover_sheet(wb, cover, holder, lot_cells, totals, mine, disclosures)
+        cover.ws.activate()
+        return wb, {
+            "title": wb.ref,
+            "subject": wb.safe(template.title_for(year)),
+            "author": wb.safe(template.firm_name),
+            "company": wb.safe(template.firm_name),
+            "comments": f"cpdi {__version__} workpapers, tax year {year}",
+            "created": _created(prepared),
+        }
+
+    _write_workbook(target, fill, before_rename)
     return target
 
 

@@ -14,12 +14,14 @@ import unicodedata
 from datetime import date, datetime, time
 from typing import Iterable, Mapping, Sequence
 
+import xlsxwriter
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
 from cpdi.problems import CpdiError
-from cpdi.writers.workpapers.names import _SheetNames
+from cpdi.writers.atomic import atomic_path
 from cpdi.writers.privacy import xlsx_safe_text
+from cpdi.writers.workpapers.names import _SheetNames
 from cpdi.writers.template import Template
 
 WORKBOOK_OPTIONS = {
@@ -156,7 +158,13 @@ class _Sheet:
         self._put(row, col, ("_", fmt))
 
     def link(self, row: int, col: int, sheet: str, text: str, fmt=None) -> None:
-        self._put(row, col, ("u", f"internal:{_quote(sheet)}!A1", text, fmt))
+        """A link to cell A1 of another sheet of this workbook."""
+        self.url(row, col, f"internal:{_quote(sheet)}!A1", text, fmt)
+
+    def url(self, row: int, col: int, url: str, text: str, fmt=None) -> None:
+        """A hyperlink cell (``external:FILE`` or ``internal:'Sheet'!A1``); the address is
+        masked here, its text in ``flush``, like every text."""
+        self._put(row, col, ("u", xlsx_safe_text(url, self.tin), text, fmt))
 
     def start_table(self, row: int, title: str, layout, year: int, styles,
                     ticks: Mapping[str, str] = {}) -> tuple[dict, int]:
@@ -542,6 +550,37 @@ def _rc(ref: str) -> tuple[int, int]:
 def _created(prepared: date) -> datetime:
     return datetime.combine(prepared, time(0, 0))
 
+
+
+def _write_workbook(target, fill, before_rename=None) -> None:
+    """Write a workbook to ``target`` atomically: ``fill(book)`` plans its sheets on an
+    XlsxWriter workbook and returns ``(wb, properties)`` (the :class:`_Workbook` and the document
+    properties); its cells are then written and the file renamed into place.  Any failure
+    abandons the half-built workbook (:func:`_abandon`), so nothing is left behind.
+    ``before_rename`` is :func:`cpdi.writers.atomic.atomic_path`'s."""
+    with atomic_path(target, before_rename) as tmp:
+        book = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
+        try:
+            wb, properties = fill(book)
+            book.set_properties(properties)
+            wb.flush()
+        except BaseException:
+            _abandon(book)
+            raise
+        book.close()
+
+
+def _table_or_none(wb, sheet, row: int, section_key: str, table_key: str, has_rows: bool,
+                   ticks: Mapping[str, str] = {}) -> tuple[dict | None, int]:
+    """A section title, then the table's column headers — or, when it has no rows, the
+    template's "None." under the title.  Returns the column of each column id (None when there
+    are no rows) and the next row to write."""
+    if not has_rows:
+        sheet.text(row, 0, wb.t.section(section_key, wb.year), wb.styles.section)
+        sheet.text(row + 1, 0, wb.t.line("none", wb.year), wb.styles.note)
+        return None, row + 2
+    return sheet.start_table(row, wb.t.section(section_key, wb.year), wb.t.tables[table_key],
+                             wb.year, wb.styles, ticks)
 
 
 def _abandon(book) -> None:

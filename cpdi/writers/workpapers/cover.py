@@ -11,7 +11,9 @@ from typing import Iterable, Sequence
 from cpdi.model import Holder
 from cpdi.problems import Problem
 from cpdi.writers.privacy import mask_tin, scrub_problem_value, scrub_text
-from cpdi.writers.workpapers.cells import FORMULA_LIMIT, TICKS, _Sheet, _Workbook, tick_mark
+from cpdi.writers.workpapers.cells import (
+    FORMULA_LIMIT, TICKS, _Sheet, _table_or_none, _Workbook, tick_mark,
+)
 from cpdi.writers.workpapers.lot_sheet import FIGURES_DISPOSITION, _LotCells
 
 COVER_FIGURES = (
@@ -173,25 +175,14 @@ def _problems_block(wb: _Workbook, sheet: _Sheet, r: int, holder: Holder | None,
                     problems: list[Problem]) -> int:
     """The holder's input problems (where, value, problem, fix), masked; "None." when there is
     none."""
-    t, st, year = wb.t, wb.styles, wb.year
-    sheet.text(r, 0, t.section("cover_problems", year), st.section)
-    r += 1
-    if not problems:
-        sheet.text(r, 0, t.line("none", year), st.note)
-        return r + 2
-    layout = t.tables["problems"]
-    pc = {cid: layout.index(cid) for cid in layout.order}
-    sheet.column_headers(r, layout, year, st.header)
-    r += 1
+    st = wb.styles
+    pc, r = _table_or_none(wb, sheet, r, "cover_problems", "problems", bool(problems))
+    if pc is None:
+        return r + 1
     tin = holder.tin if holder else ""
     for problem in problems:
-        where = problem.file
-        if problem.row is not None:
-            where += f" row {problem.row}"
-        if problem.column:
-            where += f", column {problem.column}"
         value = scrub_problem_value(problem.value, problem.column, tin)
-        sheet.text(r, pc["where"], where, st.text)
+        sheet.text(r, pc["where"], problem.where, st.text)
         sheet.text(r, pc["value"], value, st.text_input)
         sheet.text(r, pc["message"], scrub_text(problem.message, tin), st.text)
         sheet.text(r, pc["fix"], scrub_text(problem.fix, tin), st.note)

@@ -25,17 +25,14 @@ from datetime import date
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-import xlsxwriter
-
 from cpdi import __version__
 from cpdi.engine.ledger import LotLedger, LotYear
 from cpdi.model import Holder
 from cpdi.problems import Problem
-from cpdi.writers.atomic import atomic_path
-from cpdi.writers.privacy import TinIndex, scrub_text, tin_index, xlsx_safe_text
+from cpdi.writers.privacy import TinIndex, scrub_text, tin_index
 from cpdi.writers.template import Template, load_template
 from cpdi.writers.workpapers.cells import (
-    WORKBOOK_OPTIONS, _abandon, _created, _quote, _range, _Sheet, _widths, _Workbook,
+    _created, _quote, _range, _Sheet, _table_or_none, _widths, _Workbook, _write_workbook,
 )
 
 SUMMARY_KINDS = {
@@ -149,45 +146,35 @@ def write_summary_workbook(
     failed = failed or {}
     index = tin_index(tins if tins is not None else {h: x.tin for h, x in holders.items()})
     exceptions_name = exceptions_name or f"exceptions_{year}.csv"
-    with atomic_path(target) as tmp:
-        book = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
-        try:
-            wb = _Workbook(book, template, "batch", year, prepared)
-            wb.ref = template.section("summary_title", year)
-            t = template
-            sheet = wb.add_sheet(t.sheet("summary", year=year))
-            sheet.text(0, 0, t.firm_name, wb.styles.title)
-            sheet.text(1, 0, t.section("summary_title", year), wb.styles.subtitle)
-            sheet.text(2, 0, t.title_for(year), wb.styles.muted)
-            r = _holders_table(wb, sheet, rows) + 2
-            failed_row = r
-            r = _failed_table(wb, sheet, r, failed, holders, index, exceptions_name) + 1
-            idle_row = r
-            _idle_table(wb, sheet, r, idle, holders, index, lots_in_input or {})
-            _counts_block(wb, sheet, holders_ok, len(idle), holders_failed,
-                          below={"holders_failed": failed_row if holders_failed else None,
-                                 "holders_idle": idle_row if idle else None})
-            widths = _widths(t, [[SUMMARY_KINDS[cid] for cid in t.tables["summary"].order],
-                                 [FAILED_KINDS[cid] for cid in t.tables["summary_failed"].order],
-                                 [IDLE_KINDS[cid] for cid in t.tables["summary_idle"].order]])
-            wb.print_setup(sheet, (HEADER_ROW, HEADER_ROW), HEADER_ROW + 1, widths)
-            book.set_properties({
-                "title": wb.safe(t.section("summary_title", year)), "author": wb.safe(t.firm_name),
-                "company": wb.safe(t.firm_name), "comments": f"cpdi {__version__} batch summary",
-                "created": _created(prepared),
-            })
-            wb.flush()
-        except BaseException:
-            _abandon(book)
-            raise
-        book.close()
+
+    def fill(book):
+        wb = _Workbook(book, template, "batch", year, prepared)
+        wb.ref = template.section("summary_title", year)
+        t = template
+        sheet = wb.add_sheet(t.sheet("summary", year=year))
+        sheet.text(0, 0, t.firm_name, wb.styles.title)
+        sheet.text(1, 0, t.section("summary_title", year), wb.styles.subtitle)
+        sheet.text(2, 0, t.title_for(year), wb.styles.muted)
+        r = _holders_table(wb, sheet, rows) + 2
+        failed_row = r
+        r = _failed_table(wb, sheet, r, failed, holders, index, exceptions_name) + 1
+        idle_row = r
+        _idle_table(wb, sheet, r, idle, holders, index, lots_in_input or {})
+        _counts_block(wb, sheet, holders_ok, len(idle), holders_failed,
+                      below={"holders_failed": failed_row if holders_failed else None,
+                             "holders_idle": idle_row if idle else None})
+        widths = _widths(t, [[SUMMARY_KINDS[cid] for cid in t.tables["summary"].order],
+                             [FAILED_KINDS[cid] for cid in t.tables["summary_failed"].order],
+                             [IDLE_KINDS[cid] for cid in t.tables["summary_idle"].order]])
+        wb.print_setup(sheet, (HEADER_ROW, HEADER_ROW), HEADER_ROW + 1, widths)
+        return wb, {
+            "title": wb.safe(t.section("summary_title", year)), "author": wb.safe(t.firm_name),
+            "company": wb.safe(t.firm_name), "comments": f"cpdi {__version__} batch summary",
+            "created": _created(prepared),
+        }
+
+    _write_workbook(target, fill)
     return target
-
-
-def _link(sheet: _Sheet, row: int, col: int, url: str, text: str, fmt=None) -> None:
-    """A hyperlink cell (``external:FILE`` or ``internal:'Sheet'!A1``); its text goes through
-    the privacy layer in ``_Sheet.flush`` like every text, the address here."""
-    sheet._put(row, col, ("u", xlsx_safe_text(url, sheet.tin), text, fmt))
 
 
 def _counts_block(wb: _Workbook, sheet: _Sheet, written: int, idle: int, failed: int,
@@ -201,7 +188,7 @@ def _counts_block(wb: _Workbook, sheet: _Sheet, written: int, idle: int, failed:
         bad = key == "holders_failed" and value
         sheet.number(r, 3, value, st.banner_bad if bad else st.input["integer"])
         if below.get(key) is not None:
-            _link(sheet, r, 4, f"internal:{_quote(sheet.name)}!A{below[key] + 1}", t.line("listed_below", year))
+            sheet.url(r, 4, f"internal:{_quote(sheet.name)}!A{below[key] + 1}", t.line("listed_below", year))
     sheet.text(6, 0, t.line("prepared", year))
     sheet.date(6, 3, wb.prepared, st.input["date"])
 
@@ -221,7 +208,7 @@ def _holders_table(wb: _Workbook, sheet: _Sheet, rows: Sequence) -> int:
             value = _field(row, cid)
             workbook = _workbook_of(row) if cid == "holder_id" else None
             if workbook and links < MAX_LINKS:
-                _link(sheet, r, c[cid], f"external:{workbook}", value)
+                sheet.url(r, c[cid], f"external:{workbook}", value)
                 links += 1
             elif isinstance(value, str):
                 sheet.text(r, c[cid], value, st.text_input)
@@ -251,30 +238,15 @@ def _masked(text, holder_id: str, index: TinIndex) -> str:
     return scrub_text(text, index.tin(holder_id), index.all or None)
 
 
-def _where(problem: Problem) -> str:
-    where = problem.file
-    if problem.row is not None:
-        where += f" row {problem.row}"
-    if problem.column:
-        where += f", column {problem.column}"
-    return where
-
-
 def _failed_table(wb: _Workbook, sheet: _Sheet, row: int, failed: Mapping[str, Sequence[Problem]],
                   holders: Mapping[str, Holder], index: TinIndex, exceptions_name: str) -> int:
     """"Holders that failed": each holder by masked id, with their name, the number of their
     problems, where all are listed and the first one ("None." when nobody failed).  Returns
     the row after the table."""
     t, st, year = wb.t, wb.styles, wb.year
-    sheet.text(row, 0, t.section("summary_failed", year), st.section)
-    row += 1
-    if not failed:
-        sheet.text(row, 0, t.line("none", year), st.note)
-        return row + 1
-    layout = t.tables["summary_failed"]
-    c = {cid: layout.index(cid) for cid in layout.order}
-    sheet.column_headers(row, layout, year, st.header)
-    row += 1
+    c, row = _table_or_none(wb, sheet, row, "summary_failed", "summary_failed", bool(failed))
+    if c is None:
+        return row
     for holder_id, problems in failed.items():
         holder = holders.get(holder_id)
         first = problems[0] if problems else None
@@ -283,7 +255,7 @@ def _failed_table(wb: _Workbook, sheet: _Sheet, row: int, failed: Mapping[str, S
         sheet.number(row, c["problems"], len(problems), st.input["integer"])
         sheet.text(row, c["see"], f"{t.line('see_exceptions', year)} {exceptions_name}", st.text)
         if first is not None:
-            text = f"{_where(first)}: {first.message}"
+            text = f"{first.where}: {first.message}"
             sheet.text(row, c["first_problem"], _masked(text, holder_id, index), st.note)
         row += 1
     return row
@@ -294,16 +266,10 @@ def _idle_table(wb: _Workbook, sheet: _Sheet, row: int, idle: Sequence[str], hol
     """"Nothing held in YYYY": each holder of the input without a ledger row in the year, by
     masked id, with their name and how many lots the input lists for them (any year); "None."
     when there is none.  Returns the row after the table."""
-    t, st, year = wb.t, wb.styles, wb.year
-    sheet.text(row, 0, t.section("summary_idle", year), st.section)
-    row += 1
-    if not idle:
-        sheet.text(row, 0, t.line("none", year), st.note)
-        return row + 1
-    layout = t.tables["summary_idle"]
-    c = {cid: layout.index(cid) for cid in layout.order}
-    sheet.column_headers(row, layout, year, st.header)
-    row += 1
+    st = wb.styles
+    c, row = _table_or_none(wb, sheet, row, "summary_idle", "summary_idle", bool(idle))
+    if c is None:
+        return row
     for holder_id in idle:
         holder = holders.get(holder_id)
         sheet.text(row, c["holder_id"], _masked(holder_id, holder_id, index), st.text_input)
