@@ -698,3 +698,29 @@ def build_schedule(
         for p in payments
     ]
     return BuiltSchedule(rows, notes, solved, end)
+
+
+def forms(portfolio: Portfolio, year: int, result: LedgerResult, mapping=None) -> dict:
+    """Every holder's year on the forms (method §12): ``holder_id -> HolderForms`` for each
+    holder with a lot held in ``year`` (holders in input order, then lots' order), from a
+    :func:`compute` ``result`` through at least ``year``.  ``mapping`` is a
+    :class:`cpdi.engine.forms.FormMapping` (default: the packaged ``templates/forms.toml``)."""
+    from cpdi.engine.forms import holder_forms
+    from cpdi.model import FilerType
+    from cpdi.readers.form_lines import load_form_mapping
+
+    mapping = mapping or load_form_mapping()
+    descriptions = {iid: instrument.description for iid, instrument in portfolio.instruments.items()}
+    by_holder: dict[str, list[LotLedger]] = {}
+    for ledger in result.ledgers:
+        if any(row.tax_year == year for row in ledger.years):
+            by_holder.setdefault(ledger.lot.holder_id, []).append(ledger)
+    order = [hid for hid in portfolio.holders if hid in by_holder]
+    order += [hid for hid in by_holder if hid not in portfolio.holders]
+    out = {}
+    for holder_id in order:
+        holder = portfolio.holders.get(holder_id)
+        filer_type = holder.filer_type if holder is not None else FilerType.INDIVIDUAL
+        out[holder_id] = holder_forms(holder_id, filer_type, year, by_holder[holder_id],
+                                      descriptions, mapping)
+    return out

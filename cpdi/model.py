@@ -48,6 +48,27 @@ class PaymentKind(enum.Enum):
     REDEMPTION = "redemption"
 
 
+class FilerType(enum.Enum):
+    """Who files the return a holder's figures go on (holders.csv ``filer_type``); the form
+    lines each kind of filer uses are template data (``templates/forms.toml``, method §12)."""
+
+    INDIVIDUAL = "individual"
+    TRUST = "trust"  # trusts and estates, Form 1041
+    CORPORATION = "corporation"  # C corporations, Form 1120
+    PARTNERSHIP = "partnership"  # Form 1065
+    EXEMPT = "exempt"  # organisations exempt under section 501(a)
+
+
+class BasisReported(enum.Enum):
+    """What the broker's Form 1099-B says of a disposed lot (lots.csv ``basis_reported``); it
+    chooses the Form 8949 box (method §12): ``yes`` basis reported to the IRS (box A or D),
+    ``no`` a 1099-B without basis reported (B or E), ``no_1099`` no 1099-B at all (C or F)."""
+
+    YES = "yes"
+    NO = "no"
+    NO_1099 = "no_1099"
+
+
 class BasisAllocationMethod(enum.Enum):
     """How a holder allocates a basis different from the adjusted issue price (method §6)."""
 
@@ -154,6 +175,23 @@ class Lot:
     basis_allocation: BasisAllocationMethod = BasisAllocationMethod.PROPORTIONAL
     holder_yield_pct: float | None = None
     allocate_to_maturity: float | None = None  # dollars of the (b)(9)(i) difference
+    basis_reported: BasisReported | None = None  # None: by the covered-security rules (method §12)
+
+
+@dataclass(frozen=True)
+class BrokerFigure:
+    """One figure a broker reported to a holder (``broker_1099.csv``): a box of Form 1099-OID,
+    1099-INT or 1099-B for an instrument and tax year, for the whole instrument or, with
+    ``lot_id``, one lot; dollars as printed.  cpdi reconciles it to its own figure (method §12)."""
+
+    holder_id: str
+    instrument_id: str
+    tax_year: int
+    form: str  # "1099-OID", "1099-INT" or "1099-B"
+    box: str  # "1", "2", "1d", "1e" …
+    amount: float
+    lot_id: str | None = None
+    row: int = 0  # its row in the input, for messages
 
 
 @dataclass(frozen=True)
@@ -163,4 +201,5 @@ class Holder:
     holder_id: str
     name: str = ""
     tin: str = ""
+    filer_type: FilerType = FilerType.INDIVIDUAL
     extra: tuple[tuple[str, str], ...] = field(default_factory=tuple)

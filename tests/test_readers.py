@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from cpdi.engine.daycount import DayCount
-from cpdi.model import BasisAllocationMethod, PaymentKind, PaymentType
+from cpdi.model import BasisAllocationMethod, BasisReported, FilerType, PaymentKind, PaymentType
 from cpdi.problems import InputError, Problem
 from cpdi.readers import Portfolio, read_portfolio
 from cpdi.readers import tables as tables_module
@@ -691,7 +691,7 @@ def test_columns_are_those_of_formats_md():
     for table, columns in documented.items():
         declared = {c.name: c.meaning for c in TABLES[table]}
         assert declared == columns, table
-    assert [c.name for c in TABLES["holders"]] == ["holder_id", "name", "tin"]
+    assert [c.name for c in TABLES["holders"]] == ["holder_id", "name", "tin", "filer_type"]
     assert not column("instruments", "accept_residual").required
 
 
@@ -702,6 +702,8 @@ def test_column_declarations_match_the_model():
     assert column("lots", "basis_allocation").choices == tuple(
         m.value for m in BasisAllocationMethod)
     assert column("instruments", "day_count").choices == tuple(d.value for d in DayCount)
+    assert column("holders", "filer_type").choices == tuple(f.value for f in FilerType)
+    assert column("lots", "basis_reported").choices == tuple(b.value for b in BasisReported)
     with pytest.raises(ValueError):
         Column("x", "money", False, "")
 

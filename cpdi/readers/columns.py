@@ -173,12 +173,31 @@ LOTS: tuple[Column, ...] = (
         "for `proportional` / `straight_line`: dollars of the difference allocated to the "
         "payment at maturity; the rest goes by the method",
     ),
+    Column(
+        "basis_reported",
+        "choice",
+        False,
+        "what the broker's Form 1099-B reports for a disposed lot: `yes` (basis reported to the "
+        "IRS: Form 8949 box A or D), `no` (a 1099-B without basis: box B or E) or `no_1099` (no "
+        "1099-B: box C or F); blank = by the covered-security rules (method §12)",
+        choices=("yes", "no", "no_1099"),
+    ),
 )
 
 HOLDERS: tuple[Column, ...] = (
     Column("holder_id", "text", True, ""),
     Column("name", "text", False, ""),
     Column("tin", "text", False, "taxpayer id; workpapers show only its last four digits"),
+    Column(
+        "filer_type",
+        "choice",
+        False,
+        "the return the holder's figures go on: `individual` (default, Form 1040), `trust` "
+        "(Form 1041), `corporation` (Form 1120), `partnership` (Form 1065) or `exempt` (an "
+        "organisation exempt under section 501(a)); the form lines are in `templates/forms.toml` "
+        "(method §12)",
+        choices=("individual", "trust", "corporation", "partnership", "exempt"),
+    ),
 )
 
 ISSUER_ACCRUALS: tuple[Column, ...] = (

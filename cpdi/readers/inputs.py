@@ -38,8 +38,10 @@ from cpdi.engine.daycount import AmbiguousDayCount, DayCount
 from cpdi.model import (
     ActualPayment,
     BasisAllocationMethod,
+    BasisReported,
     ComparableYield,
     DailyPortionBasis,
+    FilerType,
     Holder,
     Instrument,
     IssuerAccrual,
@@ -801,6 +803,7 @@ class _PortfolioReader:
                 holder_id=hid,
                 name=v["name"] or "",
                 tin=v["tin"] or "",
+                filer_type=FilerType(v["filer_type"] or "individual"),
                 extra=tuple((header, raw.text(key)) for header, key in extra),
             )
 
@@ -845,6 +848,7 @@ class _PortfolioReader:
                     basis_allocation=method,
                     holder_yield_pct=v["holder_yield_pct"],
                     allocate_to_maturity=v["allocate_to_maturity"],
+                    basis_reported=BasisReported(v["basis_reported"]) if v["basis_reported"] else None,
                 )
             read.append((key, lot, row.problems))
             if lot is not None:
