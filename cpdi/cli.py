@@ -138,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
 
+    _add_forms(commands)
     _add_build_schedule(commands)
     _add_import_terms(commands)
 
@@ -329,11 +330,11 @@ def _check_accepted(portfolio, args) -> None:
     _check_instrument_ids(portfolio, getattr(args, "accept_residual", ()), "--accept-residual")
 
 
-def _check_out_dir(path: str) -> Path:
+def _check_out_dir(path: str, what: str = "workpapers") -> Path:
     """``--out`` for a folder: not an existing file (a usage error)."""
     target = Path(path)
     if target.exists() and not target.is_dir():
-        raise UsageError(f"--out {path} is an existing file; workpapers are written into a "
+        raise UsageError(f"--out {path} is an existing file; {what} are written into a "
                          f"folder: give a folder name")
     return target
 
@@ -538,6 +539,187 @@ def cmd_init(args) -> int:
     write_blank_input(target)
     print(f"wrote {target}: fill in its sheets, then run: cpdi workpapers {target} --year YYYY --out DIR")
     return EXIT_OK
+
+
+# -- forms: the year's figures on the lines of the return (method §12) ---------------------------
+def _add_forms(commands) -> None:
+    p = commands.add_parser(
+        "forms", help="the year's Form 8949 lines, the ordinary items with their form lines, a "
+        "TXF file for tax software, and the broker reconciliation when the input has one")
+    _add_common(p)
+    p.add_argument("--year", required=True, type=_tax_year, metavar="YYYY", help="the tax year")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
+    p.add_argument("--mapping", metavar="F.toml",
+                   help="a complete form-line mapping (default: the packaged templates/forms.toml)")
+    p.add_argument("--prepared", type=_iso_date, metavar="YYYY-MM-DD",
+                   help="the export date in the TXF header (default: today)")
+    p.add_argument("--holder", metavar="ID", help="write only this holder's forms")
+
+
+FORMS_NAMED = 10
+"""How many holders a line of `cpdi forms` names (left out of TXF; the holders of the input)
+before it only counts the rest."""
+
+
+def _form_mapping(path: str | None):
+    """The form-line mapping (``--mapping`` or the packaged one), checked whole, with its TXF
+    reference numbers; a bad one is a usage error naming the file and the key."""
+    from cpdi.readers.form_lines import FormMappingError, load_form_mapping
+    from cpdi.writers.forms.txf import check_txf_mapping
+
+    try:
+        mapping = load_form_mapping(path)
+        check_txf_mapping(mapping)
+    except FormMappingError as error:
+        raise UsageError(f"--mapping: {error}" if path else str(error)) from None
+    return mapping
+
+
+def _check_holder(portfolio, holder_id: str) -> None:
+    """``--holder`` must name a holder of the input (a usage error, naming some that are)."""
+    import difflib
+
+    known = list(dict.fromkeys([*portfolio.holders, *(lot.holder_id for lot in portfolio.lots)]))
+    if holder_id in known:
+        return
+    if not known and portfolio.problems:
+        raise InputError(portfolio.problems)  # the input is at fault, not the option
+    close = difflib.get_close_matches(holder_id, known, n=1) or [
+        h for h in known if h.casefold() == holder_id.casefold()]
+    hint = f"; did you mean {close[0]}?" if close else ""
+    listed = ", ".join(known[:FORMS_NAMED]) + (
+        f" and {len(known) - FORMS_NAMED} more" if len(known) > FORMS_NAMED else "")
+    raise UsageError(f"--holder {holder_id} is not a holder of the input{hint} (holders: "
+                     f"{listed or 'none'})")
+
+
+def _remove_stale(paths, say) -> None:
+    """Remove files an earlier run wrote that this run did not (so the folder says only what
+    this run found), saying so; one that cannot be removed is an error."""
+    for path in paths:
+        path.unlink()
+        say(f"removed {path}: written by an earlier run, not by this one")
+
+
+def _write_txf_files(out: Path, year: int, forms: dict, mapping, descriptions: dict,
+                     prepared: date, tins, say) -> tuple[int, list[str]]:
+    """``cpdi_YYYY.txf`` with every TXF holder's records, and ``txf/<holder>_YYYY.txf`` per
+    holder (one TXF file is one return); stale per-holder files of the year removed.  Returns
+    the holders written and those left out (their return is not imported by TXF)."""
+    from cpdi import __version__
+    from cpdi.writers.atomic import remove_leftover_parts
+    from cpdi.writers.forms.txf import holder_records, holder_txf_names, in_txf, write_txf
+
+    program = f"cpdi {__version__}"
+    included = {h: f for h, f in forms.items() if in_txf(mapping.filer(f.filer_type))}
+    left_out = [f"{h} ({f.filer_type.value})" for h, f in forms.items() if h not in included]
+    records = {h: holder_records(f, mapping.filer(f.filer_type), descriptions, tins)
+               for h, f in included.items()}
+    combined = out / f"cpdi_{year}.txf"
+    remove_leftover_parts(out, combined.name)
+    count = write_txf(combined, [r for rs in records.values() for r in rs], prepared, program)
+    named = ", ".join(left_out[:FORMS_NAMED]) + (
+        f" and {len(left_out) - FORMS_NAMED} more" if len(left_out) > FORMS_NAMED else "")
+    say(f"wrote {combined}: {count} record(s) for {len(included)} holder(s)"
+        + (f"; left out, their return is not imported by TXF: {named}" if left_out else ""))
+    folder = out / "txf"
+    names = holder_txf_names(included, year, tins)
+    remove_leftover_parts(folder)
+    for holder_id, name in names.items():
+        count = write_txf(folder / name, records[holder_id], prepared, program)
+        say(f"wrote {folder / name}: {count} record(s)")
+    written = set(names.values())
+    stale = sorted(p for p in folder.glob(f"*_{year}.txf") if p.is_file() and p.name not in
+                   written) if folder.is_dir() else []
+    _remove_stale(stale, say)
+    return len(included), left_out
+
+
+def _broker_figures(portfolio, year: int, holder_id: str | None):
+    """The input's broker figures (``broker_1099``) of the year — of ``holder_id`` only when
+    given — and whether the input has any at all."""
+    figures = tuple(getattr(portfolio, "broker_1099", ()) or ())
+    chosen = tuple(f for f in figures if f.tax_year == year
+                   and (holder_id is None or f.holder_id == holder_id))
+    return chosen, bool(figures)
+
+
+def _write_reconciliation(out: Path, year: int, portfolio, result, forms: dict,
+                          holder_id: str | None, tins, say) -> int:
+    """``reconciliation_YYYY.csv`` when the input has broker figures (method §12); otherwise an
+    earlier run's file of the year is removed.  Returns the lines flagged (not explained)."""
+    target = out / f"reconciliation_{year}.csv"
+    figures, present = _broker_figures(portfolio, year, holder_id)
+    if not present:
+        _remove_stale([target] if target.is_file() else [], say)
+        return 0
+    try:
+        from cpdi.engine.reconciliation import reconcile
+        from cpdi.writers.forms.reconciliation import write_reconciliation_csv
+    except ImportError as error:
+        raise CpdiError(f"the input has broker figures (broker_1099), but this cpdi cannot "
+                        f"reconcile them: {error}") from None
+    from cpdi.writers.atomic import remove_leftover_parts
+
+    ledgers = [x for x in result.ledgers if holder_id is None or x.lot.holder_id == holder_id]
+    schedules = {iid: book.schedule for iid, book in result.books.items()
+                 if book.schedule is not None and book.validation.usable}
+    lines = reconcile(figures, forms, ledgers, year, schedules)
+    remove_leftover_parts(out, target.name)
+    written = write_reconciliation_csv(lines, target, tins)
+    flagged = sum(1 for line in lines if not line.explained)
+    say(f"wrote {target}: {written} line(s), {flagged} flagged")
+    return flagged
+
+
+def cmd_forms(args) -> int:
+    """The year's figures on the lines of the return (docs/formats.md, "Output: `cpdi forms`"):
+    Form 8949 lines, ordinary items with their lines, TXF for tax software, and the broker
+    reconciliation when the input has broker figures."""
+    from cpdi import api
+    from cpdi.writers.atomic import remove_leftover_parts
+    from cpdi.writers.forms.form8949 import write_form8949_csv
+    from cpdi.writers.forms.income import write_income_csv
+    from cpdi.writers.privacy import message_safe
+
+    out = _check_out_dir(args.out, "the forms")
+    mapping = _form_mapping(args.mapping)
+    portfolio = _load(args)
+    _check_accepted(portfolio, args)
+    _check_year_in_lives(portfolio, args.year, "--year")
+    if args.holder is not None:
+        _check_holder(portfolio, args.holder)
+    tins = _tins(portfolio)
+
+    def say(text: str) -> None:
+        print(message_safe(text, tins=tins), flush=True)
+
+    year = args.year
+    books = api.instrument_books(portfolio, args.tolerance, args.accept_residual)
+    result = api.compute(portfolio, year, books=books)
+    forms = api.forms(portfolio, year, result, mapping)
+    if args.holder is not None:
+        forms = {h: f for h, f in forms.items() if h == args.holder}
+    out.mkdir(parents=True, exist_ok=True)
+    for name, writer, what in ((f"form8949_{year}.csv", write_form8949_csv, "disposition(s)"),
+                               (f"income_{year}.csv", write_income_csv, "line(s)")):
+        remove_leftover_parts(out, name)
+        count = writer(forms.values(), out / name, tins)
+        say(f"wrote {out / name}: {count} {what}")
+    descriptions = {iid: i.description for iid, i in portfolio.instruments.items()}
+    in_txf, _ = _write_txf_files(out, year, forms, mapping, descriptions,
+                                 args.prepared or date.today(), tins, say)
+    flagged = _write_reconciliation(out, year, portfolio, result, forms, args.holder, tins, say)
+    problems = result.problems
+    _print_problems(problems, tins)
+    dispositions = sum(len(f.form8949) for f in forms.values())
+    say(f"forms for {year}: {len(forms)} holder(s), {dispositions} disposition(s), {in_txf} "
+        f"holder(s) in TXF"
+        + (f"; {api.lots_not_computed(portfolio, result)} lot(s) not computed, "
+           f"{len(set(problems))} problem(s) above" if problems else "")
+        + (f"; {flagged} reconciliation line(s) flagged: see reconciliation_{year}.csv"
+           if flagged else ""))
+    return EXIT_FAILED if problems or flagged else EXIT_OK
 
 
 # -- build-schedule: a projected payment schedule from the note's terms (method §2) -----------
@@ -896,6 +1078,7 @@ def cmd_import_terms(args) -> int:
 
 
 COMMANDS = {
+    "forms": cmd_forms,
     "import-terms": cmd_import_terms,
     "validate": cmd_validate,
     "schedule": cmd_schedule,

@@ -39,7 +39,8 @@ OLD_NOTE = {
     "payments.csv": "OLDNOTE21,2021-01-15,1060.0000,scheduled\n",
 }
 IDLE_LOT = "H-1005,L-0009,OLDNOTE21,10000,2018-01-15,10000,,,,,\n"
-IDLE_HOLDERS = "H-1005,Matured Holdings LLC,55-5555555,R. Osei\nH-1006,No Lots Yet Inc,66-6666666,M. Chen\n"
+IDLE_HOLDERS = ("H-1005,Matured Holdings LLC,55-5555555,corporation,R. Osei\n"
+                "H-1006,No Lots Yet Inc,66-6666666,corporation,M. Chen\n")  # holders.csv: …, filer_type, advisor
 
 
 def append(path: Path, text: str) -> None:
@@ -91,6 +92,15 @@ def rewrite_lots(folder: Path, change) -> None:
         writer = csv.DictWriter(handle, list(rows[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(filter(None, (change(dict(r)) for r in rows)))
+
+
+def rename_holder(folder: Path, old: str, new: str) -> None:
+    """``old``'s lots and broker figures under the holder id ``new`` (holders.csv is left to
+    the test)."""
+    rewrite_lots(folder, lambda r: {**r, "holder_id": new} if r["holder_id"] == old else r)
+    broker = folder / "broker_1099.csv"
+    if broker.exists():
+        broker.write_text(re.sub(rf"^{re.escape(old)},", f"{new},", broker.read_text(), flags=re.M))
 
 
 # -- the batch ------------------------------------------------------------------------------------
@@ -180,7 +190,7 @@ def test_write_holder_workbook_refuses_a_holder_with_no_lot_in_the_year(tmp_path
 def test_summary_links_point_at_the_workbooks_that_exist(tmp_path):
     folder, out = idle_folder(tmp_path), tmp_path / "out"
     # a holder whose id is a taxpayer id: their file name, link and text are masked
-    rewrite_lots(folder, lambda r: {**r, "holder_id": "123-45-6789"} if r["holder_id"] == "H-1004" else r)
+    rename_holder(folder, "H-1004", "123-45-6789")
     text = (folder / "holders.csv").read_text().replace("H-1004,", "123-45-6789,")
     (folder / "holders.csv").write_text(text)
     assert workpapers(folder, out) == 0
@@ -197,6 +207,10 @@ def test_summary_links_point_at_the_workbooks_that_exist(tmp_path):
     assert linked == {"H-1001": {"H-1001_2025.xlsx"}, "H-1002": {"H-1002_2025.xlsx"},
                       "H-1003": {"H-1003_2025.xlsx"}, "*****6789": {masked}}
     assert set().union(*linked.values()) == workbooks_in(out)
+    # the table of the return's totals by character links each holder the same way
+    title = next(c.row for c in ws["A"] if c.value == t.section("summary_forms", 2025))
+    forms = {ws.cell(r, 1).value: ws.cell(r, 1).hyperlink.target for r in range(title + 2, title + 6)}
+    assert forms == {holder: target for holder, (target,) in linked.items()}
 
 
 TINS = ("123-45-6789", "987-65-4321")
@@ -204,7 +218,7 @@ TINS = ("123-45-6789", "987-65-4321")
 
 def test_failed_holders_are_listed_by_masked_id_with_their_first_problem(tmp_path, capsys):
     folder, out = idle_folder(tmp_path), tmp_path / "out"
-    rewrite_lots(folder, lambda r: {**r, "holder_id": "123-45-6789"} if r["holder_id"] == "H-1004" else r)
+    rename_holder(folder, "H-1004", "123-45-6789")
     text = (folder / "holders.csv").read_text().replace("H-1004,Kim & Sato Partners LLC,33-1122334",
                                                         "123-45-6789,Kim 987654321 Partners,123-45-6789")
     (folder / "holders.csv").write_text(text)

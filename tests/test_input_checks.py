@@ -607,7 +607,7 @@ def test_a_row_with_more_cells_than_the_header_is_named(tmp_path, capsys):
     text = (folder / "holders.csv").read_text()
     (folder / "holders.csv").write_text(text.replace('"O\'Neil, Patricia"', "O'Neil, Patricia"))
     code, _, err = run(capsys, "validate", folder, "--through-year", 2025)
-    assert code == 1 and "holders.csv row 3: the row has 5 cells but the header has 4" in err
+    assert code == 1 and "holders.csv row 3: the row has 6 cells but the header has 5" in err
 
 
 def test_an_excel_error_value_is_not_read_as_blank(tmp_path, capsys):
@@ -631,3 +631,24 @@ def test_a_scheduled_payment_after_the_issuer_call_is_named(tmp_path, capsys):
         handle.write("US00RANGE2032,2025-09-30,8.2500,scheduled\n")
     code, _, err = run(capsys, "validate", folder, "--through-year", 2025)
     assert code == 1 and "a scheduled payment after US00RANGE2032's redemption on 2025-06-30" in err
+
+
+def test_a_bad_broker_figure_is_named_and_stops_no_holder(tmp_path, capsys):
+    """broker_1099 is a reference to reconcile (docs/formats.md): a bad row is one line naming
+    file, row and column, and every holder still gets a workbook."""
+    folder = example_copy(tmp_path)
+    with (folder / "broker_1099.csv").open("a") as handle:
+        handle.write("H-1001,02687QCD8,2025,1099-OID,1d,12.00,\n")
+    code, _, err = run(capsys, "validate", folder, "--through-year", 2025)
+    assert code == 1
+    assert "broker_1099.csv row 8, column box: '1d': Form 1099-OID has no box 1d" in err
+    code, out, err = run(capsys, "workpapers", folder, "--year", 2025, "--out", tmp_path / "wp",
+                         "--quiet", "--workers", 1)
+    assert code == 1 and "4 workbook(s)" in out + err and "0 holder(s) failed" in out + err
+
+
+def test_a_misnamed_broker_file_is_not_read_as_no_figures(tmp_path, capsys):
+    folder = example_copy(tmp_path)
+    (folder / "broker_1099.csv").rename(folder / "broker_1099_2025.csv")
+    code, _, err = run(capsys, "validate", folder, "--through-year", 2025)
+    assert code == 1 and "broker_1099.csv" in err and "rename broker_1099_2025.csv" in err

@@ -667,12 +667,17 @@ def test_lot_problems_print_as_one_line_each(tmp_path):
 
 
 def formats_md_columns() -> dict[str, dict[str, str]]:
-    """Column name → meaning for every table of docs/formats.md ("### name.csv" then a table
-    whose first cell names the column in backticks)."""
+    """Column name → meaning for every input table of docs/formats.md ("### name.csv" under a
+    "## Input" heading, then a table whose first cell names the column in backticks, up to the
+    next heading: a "####" heading inside a table's section, such as broker_1099's "What cpdi
+    writes from it", holds other tables, and the output files have sections of their own)."""
     tables: dict[str, dict[str, str]] = {}
     current = None
+    inputs = False
     for line in FORMATS_MD.read_text(encoding="utf-8").splitlines():
-        heading = re.match(r"### (\w+)\.csv", line)
+        if line.startswith("## "):
+            inputs = line.startswith("## Input")
+        heading = re.match(r"### (\w+)\.csv", line) if inputs else None
         if heading:
             current = heading.group(1)
             tables[current] = {}
@@ -680,7 +685,7 @@ def formats_md_columns() -> dict[str, dict[str, str]]:
             cells = [c.strip() for c in line.strip("|").split("|")]
             for name in cells[0].split(","):
                 tables[current][name.strip().strip("`")] = cells[2]
-        elif line.startswith("## "):
+        elif line.startswith(("## ", "### ", "#### ")):
             current = None
     return tables
 

@@ -28,17 +28,22 @@ import xlsxwriter
 
 import cpdi
 from cpdi import api
+from cpdi.engine.forms import Term
 from cpdi.engine.ledger import LotLedger
-from cpdi.model import BasisAllocationMethod, Holder
+from cpdi.engine.reconciliation import reconcile
+from cpdi.model import BasisAllocationMethod, FilerType, Holder
 from cpdi.problems import CpdiError, Problem
 from cpdi.readers import Portfolio
 from cpdi.synthetic import random_portfolio
 from cpdi.writers import workpapers as wp
 from cpdi.writers.template import DEFAULT_TEMPLATE, TemplateError, load_template, template_digest
+from cpdi.readers.form_lines import load_form_mapping
 from cpdi.writers.workpapers import (
-    holder_file_name, mask_tin, summary_rows, write_exceptions_csv, write_holder_workbook,
-    write_summary_workbook,
+    holder_file_name, holder_totals_row, mask_tin, summary_rows, write_exceptions_csv,
+    write_holder_workbook, write_summary_workbook,
 )
+from cpdi.writers.workpapers.cells import CHECK_MARK
+from cover_reader import cover_figures, expected_cover, form8949_rows
 from recalc import recalculate
 
 PREPARED = date(2026, 2, 15)
@@ -48,8 +53,13 @@ SYNTHETIC_SEEDS = (3, 7, 11, 19, 23)
 
 # -- helpers -------------------------------------------------------------------------------------
 def synthetic(seed: int) -> Portfolio:
+    """A synthetic portfolio whose holders take every filer type in turn (their Covers show
+    each type's lines; corporations and exempt organisations get no 1099-B: boxes C and F)."""
     sp = random_portfolio(seed, instruments=6, holders=12)
-    return Portfolio(f"synthetic {seed}", sp.instruments, sp.payments, tuple(sp.lots), sp.holders, ())
+    kinds = list(FilerType)
+    holders = {hid: dataclasses.replace(h, filer_type=kinds[(i + seed) % len(kinds)])
+               for i, (hid, h) in enumerate(sorted(sp.holders.items()))}
+    return Portfolio(f"synthetic {seed}", sp.instruments, sp.payments, tuple(sp.lots), holders, ())
 
 
 def by_holder(ledgers: list[LotLedger]) -> dict[str, list[LotLedger]]:
@@ -109,10 +119,25 @@ class Case:
     rows: dict  # lot_id -> LotYear
     kind: str = "holder"
     ledgers: dict = dataclasses.field(default_factory=dict)  # lot_id -> LotLedger
+    forms: object = None  # the holder's HolderForms (the forms layer's figures)
+    reconciliation: tuple = ()  # the holder's broker reconciliation lines
 
 
-def case(path: Path, year: int, ledgers) -> Case:
-    return Case(path, year, rows_of(ledgers, year), "holder", {l.lot.lot_id: l for l in ledgers})
+def case(path: Path, year: int, ledgers, forms=None, reconciliation=()) -> Case:
+    return Case(path, year, rows_of(ledgers, year), "holder", {l.lot.lot_id: l for l in ledgers}, forms,
+                tuple(reconciliation))
+
+
+def broker_lines(portfolio: Portfolio, year: int, result, forms: dict) -> dict[str, tuple]:
+    """The portfolio's broker figures of ``year`` reconciled (cpdi.engine.reconciliation), by
+    holder."""
+    schedules = {iid: book.schedule for iid, book in result.books.items()
+                 if book.schedule is not None and book.validation.usable}
+    lines = reconcile(portfolio.broker_1099, forms, result.ledgers, year, schedules)
+    out: dict[str, tuple] = {}
+    for line in lines:
+        out[line.holder_id] = out.get(line.holder_id, ()) + (line,)
+    return out
 
 
 # -- the batch recalculated once by LibreOffice ------------------------------------------------------
@@ -122,29 +147,34 @@ def recalculated(tmp_path_factory, libreoffice):  # libreoffice: skips, or fails
     template = load_template()
     cases: list[Case] = []
 
-    # the bundled example through 2025, and 2024 (L-0007's sale)
+    # the bundled example through 2025 (with its broker figures reconciled), and 2024 (L-0007's sale)
     example = api.load(cpdi.example_path())
+    mapping = load_form_mapping()
     for year in (2025, 2024):
         result = api.compute(example, year)
+        forms = api.forms(example, year, result, mapping)
+        broker = broker_lines(example, year, result, forms)
         for holder_id, ledgers in by_holder(result.ledgers).items():
             rows = rows_of(ledgers, year)
             if not rows:
                 continue
             path = out / f"example-{holder_file_name(holder_id, year)}"
             write_holder_workbook(path, example.holders.get(holder_id), holder_id, year, ledgers,
-                                  result.books, template, PREPARED, result.problems)
-            cases.append(case(path, year, ledgers))
-    # the cover's long-sum fallback: figures through the Lots sheet's totals
+                                  result.books, template, PREPARED, result.problems, forms=forms[holder_id],
+                                  mapping=mapping, reconciliation=broker.get(holder_id, ()))
+            cases.append(case(path, year, ledgers, forms[holder_id], broker.get(holder_id, ())))
+    # the cover's long-sum fallback: figures through the Lots sheet's totals (cells.FORMULA_LIMIT
+    # is read when the Cover is written)
     result = api.compute(example, 2025)
     ledgers = by_holder(result.ledgers)["H-1002"]
-    saved, wp.FORMULA_LIMIT = wp.FORMULA_LIMIT, 10
+    saved, wp.cells.FORMULA_LIMIT = wp.cells.FORMULA_LIMIT, 10
     try:
         path = out / "fallback-H-1002_2025.xlsx"
         write_holder_workbook(path, example.holders["H-1002"], "H-1002", 2025, ledgers, result.books,
                               template, PREPARED)
-        cases.append(case(path, 2025, ledgers))
+        cases.append(case(path, 2025, ledgers, api.forms(example, 2025, result)["H-1002"]))
     finally:
-        wp.FORMULA_LIMIT = saved
+        wp.cells.FORMULA_LIMIT = saved
 
     # synthetic portfolios: sales, calls, maturities, premiums, discounts, every method
     for seed in SYNTHETIC_SEEDS:
@@ -152,6 +182,7 @@ def recalculated(tmp_path_factory, libreoffice):  # libreoffice: skips, or fails
         for year in busiest_years(portfolio):
             result = api.compute(portfolio, year)
             assert not result.problems
+            forms = api.forms(portfolio, year, result)
             for holder_id, ledgers in by_holder(result.ledgers).items():
                 rows = rows_of(ledgers, year)
                 if not rows:
@@ -159,22 +190,28 @@ def recalculated(tmp_path_factory, libreoffice):  # libreoffice: skips, or fails
                 path = out / f"s{seed}-{holder_file_name(holder_id, year)}"
                 write_holder_workbook(path, portfolio.holders[holder_id], holder_id, year, ledgers,
                                       result.books, template, PREPARED)
-                cases.append(case(path, year, ledgers))
+                cases.append(case(path, year, ledgers, forms[holder_id]))
 
     # hostile ids: sheet names that need cleaning, truncating, de-duplicating and quoting
     hostile = hostile_portfolio()
     result = api.compute(hostile, 2025)
+    forms = api.forms(hostile, 2025, result)
     for holder_id, ledgers in by_holder(result.ledgers).items():
         path = out / f"hostile-{holder_file_name(holder_id, 2025)}"
         write_holder_workbook(path, hostile.holders.get(holder_id), holder_id, 2025, ledgers,
                               result.books, template, PREPARED)
-        cases.append(case(path, 2025, ledgers))
+        cases.append(case(path, 2025, ledgers, forms[holder_id]))
 
-    # the batch summary
+    # the batch summary, with the return's totals by character
     result = api.compute(example, 2025)
     summary = summary_rows(by_holder(result.ledgers), example.holders, 2025)
-    path = write_summary_workbook(out / "summary-2025.xlsx", 2025, summary, template, PREPARED, 4, 1)
-    cases.append(Case(path, 2025, rows_of(result.ledgers, 2025), "summary"))
+    forms = api.forms(example, 2025, result)
+    broker = broker_lines(example, 2025, result, forms)
+    totals = [holder_totals_row(f, example.holders.get(h), None, broker.get(h, ())) for h, f in forms.items()]
+    path = write_summary_workbook(out / "summary-2025.xlsx", 2025, summary, template, PREPARED, 4, 1,
+                                  totals=totals)
+    cases.append(Case(path, 2025, rows_of(result.ledgers, 2025), "summary", forms=forms,
+                      reconciliation=tuple(line for lines in broker.values() for line in lines)))
 
     # a canary: a cached value LibreOffice must overwrite, proving it recalculated
     canary = out / "canary.xlsx"
@@ -307,28 +344,172 @@ def test_recalculated_key_cells_equal_the_engine(recalculated):
             lots_checked += 1
         assert seen == set(case.rows), case.path.name
 
-        cover = book[book.sheetnames[0]]
-        amount = header_columns(cover, find_row(cover, t.tables["figures"].labels["item"]))[
-            t.tables["figures"].labels["amount"]]
-        rows = list(case.rows.values())
-        sold = [r for r in rows if r.disposition_date is not None]
-        expected = {
-            "interest_income": sum(r.interest_income for r in rows),
-            "ordinary_loss": sum(r.ordinary_loss for r in rows),
-            "carryforward_out": sum(r.carryforward_out for r in rows),
-            "ordinary_income_on_disposition": sum(r.ordinary_income_on_disposition for r in sold),
-            "ordinary_loss_on_disposition": sum(r.ordinary_loss_on_disposition for r in sold),
-            "proceeds": sum(r.consideration for r in sold),
-            "amount_realized": sum(r.amount_realized for r in sold),
-            "adjusted_basis": sum(r.adjusted_basis_end for r in sold),
-            "gain_loss": sum(r.gain_loss for r in sold),
-            "capital_loss": sum(r.capital_loss_on_disposition for r in sold),
-            "capital_gain": sum(r.capital_gain_on_disposition for r in sold),
-        }
-        for figure, value in expected.items():
-            got = cover.cell(find_row(cover, t.line(figure, case.year)), amount).value
-            assert got == pytest.approx(value, abs=CENT), (case.path.name, figure)
+        _assert_cover_is_the_forms_layer(book, case, t)
     assert lots_checked > 50
+
+
+def _assert_cover_is_the_forms_layer(book, case: Case, t) -> None:
+    """The recalculated Cover's amounts equal the forms layer's (cpdi forms), its ledger column
+    is the forms layer's, and every check cell reads ✓."""
+    cover = book[book.sheetnames[0]]
+    lines, boxes = cover_figures(cover, t, case.year)
+    want_lines, want_boxes = expected_cover(case.forms, None, t, case.year)
+    assert set(lines) == set(want_lines), case.path.name
+    assert set(boxes) == set(want_boxes), case.path.name
+    for label, want in want_lines.items():
+        got = lines[label]
+        assert got["amount"] == pytest.approx(want["amount"], abs=CENT), (case.path.name, label)
+        assert got["ledger"] == pytest.approx(want["amount"], abs=CENT), (case.path.name, label)
+        assert got["lots_check"] == CHECK_MARK and got["ledger_check"] == CHECK_MARK, (case.path.name, label)
+    for label, want in want_boxes.items():
+        got = boxes[label]
+        for cid, value in want.items():
+            if cid == "line":
+                assert got[cid] == value, (case.path.name, label)
+            else:
+                assert got[cid] == pytest.approx(value, abs=CENT), (case.path.name, label, cid)
+        assert got["ledger_check"] == CHECK_MARK, (case.path.name, label)
+    if boxes:
+        assert boxes[t.line("all_boxes", case.year)]["lots_check"] == CHECK_MARK, case.path.name
+
+
+def test_every_disposed_lot_has_one_form_8949_line_of_its_capital_part(recalculated):
+    """Recalculated, the Form 8949 sheet has one line per lot disposed of in the year, no other,
+    and its column (h) is the ledger's capital part (capital gain − capital loss), its (d) the
+    consideration, its (e) the adjusted basis at disposition, its (g) what makes (d) − (e) + (g)
+    = (h) — the check cell reads ✓ — and its box the forms layer's."""
+    cases, recalc_dir = recalculated
+    t = load_template()
+    checked = 0
+    for case in (c for c in cases if c.kind == "holder"):
+        ws = open_book(recalc_dir / case.path.name)["Form 8949"]
+        rows = form8949_rows(ws, t)
+        sold = {lot_id: row for lot_id, row in case.rows.items() if row.disposition_date is not None}
+        assert set(rows) == set(sold), case.path.name
+        boxes = {line.lot_id: line for line in case.forms.form8949}
+        for lot_id, row in sold.items():
+            got = rows[lot_id]
+            capital = row.capital_gain_on_disposition - row.capital_loss_on_disposition
+            assert got["gain_loss"] == pytest.approx(capital, abs=CENT), (case.path.name, lot_id)
+            assert got["proceeds"] == pytest.approx(row.consideration, abs=CENT)
+            assert got["cost_basis"] == pytest.approx(row.adjusted_basis_end, abs=CENT)
+            assert got["proceeds"] - got["cost_basis"] + got["adjustment"] == pytest.approx(got["gain_loss"], abs=CENT)
+            assert got["check"] == CHECK_MARK
+            ordinary = row.ordinary_income_on_disposition - row.ordinary_loss_on_disposition
+            assert got["ordinary"] == pytest.approx(ordinary, abs=CENT)
+            assert (got["box"], got["term"]) == (boxes[lot_id].box, boxes[lot_id].term.value)
+            assert got["date_sold"].date() == row.disposition_date
+            checked += 1
+    assert checked >= 20
+
+
+def test_the_cases_put_every_box_and_filer_type_on_a_cover(recalculated):
+    """The recalculated workbooks reach every filer type, short and long term, and boxes with
+    and without a 1099-B — otherwise the checks above prove less than they seem."""
+    cases, _ = recalculated
+    holders = [c for c in cases if c.kind == "holder"]
+    assert {c.forms.filer_type for c in holders} == set(FilerType)
+    lines = [line for c in holders for line in c.forms.form8949]
+    assert {line.term for line in lines} == set(Term)
+    assert {"C", "F"} & {line.box for line in lines} and {"A", "B", "D", "E"} & {line.box for line in lines}
+    assert any(c.reconciliation for c in holders)
+
+
+def test_the_broker_reconciliation_recalculates_to_the_engines(recalculated):
+    """Each broker figure's row, recalculated: cpdi's amount and the difference are the
+    reconciliation's, the flag its judgement, and the Cover counts the ✗."""
+    cases, recalc_dir = recalculated
+    t = load_template()
+    layout = t.tables["reconciliation"]
+    checked = 0
+    for case in (c for c in cases if c.kind == "holder" and c.reconciliation):
+        book = open_book(recalc_dir / case.path.name)
+        ws = book[t.sheet("reconciliation")]
+        header = find_row(ws, layout.labels["form"])
+        cols = header_columns(ws, header)
+        for offset, line in enumerate(case.reconciliation, start=1):
+            value = lambda cid: ws.cell(header + offset, cols[layout.labels[cid]]).value  # noqa: E731
+            assert (value("form"), value("box")) == (line.form, line.box)
+            assert value("cpdi_amount") == pytest.approx(line.cpdi_amount, abs=CENT)
+            assert value("difference") == pytest.approx(line.difference, abs=CENT)
+            assert value("flag") == (CHECK_MARK if line.explained else wp.cells.FLAG_MARK)
+            checked += 1
+        cover = book["Cover"]
+        r = find_row(cover, t.line("broker_unexplained"))
+        assert cover.cell(r, 2).value == sum(1 for x in case.reconciliation if not x.explained)
+    assert checked >= 5
+
+
+def test_no_cover_total_adds_ordinary_and_capital(recalculated):
+    """Every formula of every Cover names cells of one character only: the ordinary lines the
+    lot sheets' ordinary figures (and the Lots sheet's columns of them), the carried line the
+    carryforward, the Form 8949 boxes the Form 8949 sheet (and the Lots sheet's capital
+    columns) — never an ordinary and a capital amount in one total."""
+    cases, _ = recalculated
+    checked = 0
+    for case in (c for c in cases if c.kind == "holder"):
+        book = open_book(case.path, data_only=False)
+        checked += len(cover_formula_characters(book, load_template(), case.year))
+    assert checked > 500
+
+
+ORDINARY = {"interest_income", "ordinary_loss", "ordinary_income_on_disposition", "ordinary_loss_on_disposition"}
+CAPITAL = {"capital_gain_on_disposition", "capital_loss_on_disposition"}
+REF = re.compile(r"(?:'((?:[^']|'')+)'|([A-Za-z0-9_.]+))!\$?([A-Z]+)\$?(\d+)(?::\$?([A-Z]+)\$?(\d+))?"
+                 r"|(?<![A-Za-z'!])\$?([A-Z]{1,3})\$?(\d+)(?::\$?([A-Z]{1,3})\$?(\d+))?")
+
+
+def cover_formula_characters(book, t, year: int) -> dict[str, set]:
+    """Each Cover formula cell -> the characters of the cells it names (asserted to be one)."""
+    from openpyxl.utils import column_index_from_string
+
+    lots = book["Lots"]
+    lots_cols = header_columns(lots, 5)
+    figure_of_column = {lots_cols[label]: cid for cid, label in t.tables["lots"].labels.items() if label in lots_cols}
+    figure_of_ref = {}  # 'Lot L-1'!G40 -> figure, from the Lots sheet's links
+    for r in range(6, lots.max_row + 1):
+        for col, figure in figure_of_column.items():
+            value = lots.cell(r, col).value
+            if isinstance(value, str) and value.startswith("="):
+                figure_of_ref[value[1:]] = figure
+
+    def character(figure: str) -> str:
+        if figure in ORDINARY:
+            return "ordinary"
+        if figure in CAPITAL:
+            return "capital"
+        return "carried" if figure == "carryforward_out" else f"other:{figure}"
+
+    cover = book["Cover"]
+    capital_from = find_row(cover, t.section("cover_capital", year))
+    row_character = {}
+    out = {}
+    for row in cover.iter_rows():
+        for cell in row:
+            if not (isinstance(cell.value, str) and cell.value.startswith("=")):
+                continue
+            kinds = set()
+            for m in REF.finditer(cell.value[1:]):
+                sheet = (m.group(1) or "").replace("''", "'") or m.group(2)
+                if sheet:
+                    col, r = column_index_from_string(m.group(3)), int(m.group(4))
+                    text = f"'{sheet.replace(chr(39), chr(39) * 2)}'!{m.group(3)}{m.group(4)}"
+                    if sheet == "Lots":
+                        kinds.add(character(figure_of_column[col]))
+                    elif sheet == "Form 8949" or sheet == t.sheet("reconciliation"):
+                        kinds.add("capital" if sheet == "Form 8949" else "count")
+                    else:
+                        kinds.add(character(figure_of_ref[text]))
+                else:  # cells of the Cover: the character of their rows
+                    first = int(m.group(8))
+                    for r in range(first, int(m.group(10) or first) + 1):
+                        kinds.add(row_character.get(r, "capital" if r >= capital_from else "?"))
+            kinds.discard("count")
+            assert len(kinds) <= 1, f"{cover.title}!{cell.coordinate} {cell.value}: {kinds}"
+            if cell.row < capital_from and kinds:
+                row_character.setdefault(cell.row, next(iter(kinds)))
+            out[cell.coordinate] = kinds
+    return out
 
 
 def test_lot_sheet_formulas_follow_the_method(recalculated):
@@ -379,6 +560,31 @@ def test_summary_workbook(recalculated):
     assert formulas.cell(total, cols[t.tables["summary"].labels["interest_income"]]).value.startswith("=SUM(")
     holders = {ws.cell(r, 1).value for r in range(10, total)}
     assert holders == {"H-1001", "H-1002", "H-1003", "H-1004"}
+    # the return's totals by character: one row per holder, each column one character
+    layout = t.tables["summary_forms"]
+    header = find_row(ws, t.section("summary_forms", 2025)) + 1
+    cols = header_columns(ws, header)
+    rows = {ws.cell(r, 1).value: r for r in range(header + 1, header + 1 + len(case.forms))}
+    assert set(rows) == set(case.forms)
+    for holder_id, forms in case.forms.items():
+        value = lambda cid: ws.cell(rows[holder_id], cols[layout.labels[cid]]).value  # noqa: E731
+        assert value("filer_type") == forms.filer_type.value
+        assert value("ordinary_income") == pytest.approx(
+            forms.total("interest_income") + forms.total("ordinary_income_on_disposition"), abs=CENT)
+        assert value("ordinary_losses") == pytest.approx(
+            -forms.total("ordinary_loss") - forms.total("ordinary_loss_on_disposition"), abs=CENT)
+        assert value("short_term") == pytest.approx(
+            sum(x.gain_loss for x in forms.form8949 if x.box in "ABC"), abs=CENT)
+        assert value("long_term") == pytest.approx(
+            sum(x.gain_loss for x in forms.form8949 if x.box in "DEF"), abs=CENT)
+        assert value("carryforward_out") == pytest.approx(forms.total("carryforward_out"), abs=CENT)
+    total_row = header + 1 + len(case.forms)
+    assert ws.cell(total_row, 1).value == t.line("total")
+    assert ws.cell(total_row, cols[layout.labels["ordinary_income"]]).value == pytest.approx(
+        sum(f.total("interest_income") + f.total("ordinary_income_on_disposition") for f in case.forms.values()),
+        abs=CENT)
+    unexplained = sum(1 for line in case.reconciliation if not line.explained)
+    assert ws.cell(total_row, cols[layout.labels["unexplained"]]).value == unexplained >= 1
 
 
 # -- formula injection -----------------------------------------------------------------------------

@@ -17,7 +17,9 @@ Computing
   holders (``workers=0``: one per core).  Workers die with the batch process (Linux: the kernel
   kills them; elsewhere a watchdog), and each checks the batch is still there just before it
   renames a workbook into place, so a killed run can never overwrite the next run's files.
-* Each holder is an independent task: its lots go through the engine and its workbook is
+* Each holder is an independent task: its lots go through the engine, then the forms layer
+  (:func:`cpdi.engine.forms.holder_forms`, the form-line mapping read once; method §12) and, when
+  the input has broker figures for the holder, the broker reconciliation; its workbook is
   written atomically.  A holder whose inputs have a problem is not written (a workbook missing a
   lot would understate the return) and is named in the exceptions report; everyone else is.
 * Workbooks stream out as they finish; the parent keeps only the small summary rows.
@@ -101,7 +103,8 @@ __all__ = [
     "BatchError", "BatchOptions", "BatchReport", "EXCEPTIONS_NAME", "FOLDER_ERRNOS", "FolderLocked",
     "HolderOutcome", "LOCK", "MANIFEST", "MANIFEST_FLUSH_SECONDS", "MANIFEST_FORMAT", "MANIFEST_VERSION",
     "NAMES_SHOWN", "OutputError", "SUMMARY_NAME", "UNREADABLE_LOCK_STALE_SECONDS", "WORKERS_WAIT_SECONDS",
-    "holders_in_year", "idle_holders", "run_batch", "workbook_names",
+    "broker_figures_by_holder", "holders_in_year", "idle_holders", "mapping_digest", "run_batch",
+    "workbook_names",
 ]
 
 EXCEPTIONS_NAME = "exceptions_{year}.csv"
@@ -124,6 +127,7 @@ class BatchOptions:
     tolerance_per_1000: float = 0.01
     accept_residual: tuple[str, ...] = ()
     notify: Callable[[str], None] | None = None  # called with each note as it happens
+    mapping_path: Path | None = None  # the form-line mapping (default: templates/forms.toml)
 
 
 @dataclass
@@ -140,6 +144,7 @@ class HolderOutcome:
     idle: bool = False  # no ledger row in the year: nothing held, no workbook (``ok`` is False)
     halt: str | None = None  # a write failure of the whole folder (the reason): the batch stops
     halt_errno: int | None = None  # … and its errno
+    totals: dict | None = None  # the return's totals by character (summary.holder_totals_row)
 
 
 @dataclass
@@ -243,7 +248,7 @@ def _worker_init(parent_pid: int) -> None:
 
 def _holder_task(holder_id: str) -> HolderOutcome:
     """Compute one holder and write their workbook, or keep it (runs in a worker)."""
-    from cpdi.writers.workpapers import summary_rows, write_holder_workbook
+    from cpdi.writers.workpapers import holder_totals_row, summary_rows, write_holder_workbook
 
     state = _STATE
     year = state["year"]
@@ -267,9 +272,19 @@ def _holder_task(holder_id: str) -> HolderOutcome:
                              idle=True)
     rows = [_plain(r) for r in summary_rows({holder_id: ledgers}, state["portfolio"].holders, year,
                                             file_names={holder_id: file_name})]
-    if holder_id in state["kept"]:
-        return HolderOutcome(holder_id, True, file_name, fingerprint, skipped=True, summary=rows)
     holder = state["portfolio"].holders.get(holder_id)
+    try:
+        forms, reconciliation = _holder_returns(state, holder_id, holder, ledgers)
+    except Exception as error:  # isolate: one holder's failure never stops the batch
+        problems = [Problem(file_name, None, None,
+                            f"could not put the holder's figures on the forms: {message_safe(str(error))}",
+                            "run again with --debug for details", holder_id=holder_id)]
+        removed = _remove_ours(state, holder_id, file_name, problems)
+        return HolderOutcome(holder_id, False, None, fingerprint, problems=problems, removed=removed)
+    totals = _plain(holder_totals_row(forms, holder, file_name, reconciliation))
+    if holder_id in state["kept"]:
+        return HolderOutcome(holder_id, True, file_name, fingerprint, skipped=True, summary=rows,
+                             totals=totals)
     written: list[tuple[str, int]] = []
 
     def before_rename(tmp: Path) -> None:
@@ -280,7 +295,8 @@ def _holder_task(holder_id: str) -> HolderOutcome:
             raise _Orphaned
     try:
         write_holder_workbook(target, holder, holder_id, year, ledgers, state["books"],
-                              state["template"], state["prepared"], before_rename=before_rename)
+                              state["template"], state["prepared"], before_rename=before_rename,
+                              forms=forms, mapping=state["mapping"], reconciliation=reconciliation)
     except _Orphaned:
         _exit_orphan()
     except Exception as error:  # isolate: one holder's failure never stops the batch
@@ -297,8 +313,65 @@ def _holder_task(holder_id: str) -> HolderOutcome:
                           "run again with --debug for details", holder_id=holder_id)
         return HolderOutcome(holder_id, False, None, fingerprint, problems=[problem])
     # no digest (a writer that never called before_rename): the manifest leaves it pending
-    return HolderOutcome(holder_id, True, file_name, fingerprint, summary=rows,
+    return HolderOutcome(holder_id, True, file_name, fingerprint, summary=rows, totals=totals,
                          digest=written[-1] if written else None)
+
+
+def _holder_returns(state, holder_id: str, holder, ledgers) -> tuple:
+    """The holder's year on the forms for their filer type (method §12) and, when the input has
+    broker figures of the year for them, their broker reconciliation lines."""
+    from cpdi.engine.forms import holder_forms
+    from cpdi.model import FilerType
+
+    year = state["year"]
+    filer_type = holder.filer_type if holder is not None else FilerType.INDIVIDUAL
+    forms = holder_forms(holder_id, filer_type, year, ledgers, state["descriptions"], state["mapping"])
+    figures = state["broker"].get(holder_id, ())
+    if not figures:
+        return forms, ()
+    from cpdi.engine.reconciliation import reconcile
+
+    schedules = {iid: book.schedule for iid, book in state["books"].items()
+                 if book.schedule is not None and book.validation.usable}
+    lines = reconcile(list(figures), {holder_id: forms}, ledgers, year, schedules)
+    return forms, tuple(line for line in lines if line.holder_id == holder_id)
+
+
+def broker_figures_by_holder(portfolio, year: int) -> dict[str, tuple]:
+    """The input's broker figures of ``year`` (``broker_1099.csv``), by holder."""
+    by_holder: dict[str, list] = defaultdict(list)
+    for figure in getattr(portfolio, "broker_1099", ()) or ():
+        if figure.tax_year == year:
+            by_holder[figure.holder_id].append(figure)
+    return {holder_id: tuple(figures) for holder_id, figures in by_holder.items()}
+
+
+def mapping_digest(mapping) -> str:
+    """A stable hash of a form-line mapping's content (where it was read from left out): a
+    changed mapping changes every holder's fingerprint, so ``--resume`` rewrites them."""
+    import hashlib
+
+    content = repr((mapping.edition, sorted(mapping.adjustment_codes.items()),
+                    sorted((f.value, repr(forms)) for f, forms in mapping.filers.items())))
+    return hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _with_broker_figures(fingerprints: dict[str, str], broker: Mapping[str, tuple]) -> dict[str, str]:
+    """Each holder's fingerprint with their broker figures of the year in it (a changed figure
+    rewrites their workbook on ``--resume``); unchanged for a holder without any."""
+    import hashlib
+
+    out = {}
+    for holder_id, fingerprint in fingerprints.items():
+        figures = broker.get(holder_id)
+        if not figures:
+            out[holder_id] = fingerprint
+            continue
+        h = hashlib.sha256(fingerprint.encode())
+        for figure in sorted(figures, key=repr):
+            h.update(repr(figure).encode("utf-8", "surrogatepass"))
+        out[holder_id] = h.hexdigest()
+    return out
 
 
 def _remove_ours(state, holder_id: str, file_name: str, problems: list[Problem]) -> str | None:
@@ -454,6 +527,8 @@ class _Plan:
     holders: Mapping = field(default_factory=dict)  # the input's holders (names, for the summary)
     idle: list[str] = field(default_factory=list)  # holders of the input with no lot in the year
     lots_in_input: dict[str, int] = field(default_factory=dict)  # lots per holder, any year
+    mapping: object = None  # the form-line mapping (cpdi.engine.forms.FormMapping), read once
+    broker: dict = field(default_factory=dict)  # holder id -> their broker figures of the year
 
     @property
     def old(self) -> dict[str, dict]:
@@ -464,12 +539,14 @@ class _Plan:
 def _run_locked(portfolio, options: BatchOptions, out_dir: Path, note, lock: Lock | None = None) -> BatchReport:
     """The run, with ``out_dir`` locked: prepare the folder, plan, clear what no longer belongs,
     run the holders, finish."""
+    from cpdi.readers.form_lines import load_form_mapping
     from cpdi.writers.template import load_template
 
     year = options.year
     summary_path = out_dir / SUMMARY_NAME.format(year=year)
     exceptions_path = out_dir / EXCEPTIONS_NAME.format(year=year)
     template = load_template(options.template_path)
+    mapping = load_form_mapping(options.mapping_path)  # checked whole before anything is written
     prepared = options.prepared or date.today()
     # an input without a lots table has nothing to compute: a problem, not "no holder held a lot"
     missing = missing_lots_problem(portfolio)
@@ -477,7 +554,8 @@ def _run_locked(portfolio, options: BatchOptions, out_dir: Path, note, lock: Loc
 
     _check_manifest_path(out_dir / MANIFEST)
     _prepare_folder(input_problems, out_dir, summary_path, exceptions_path, note, holder_tins(portfolio))
-    plan = _plan(portfolio, options, out_dir, summary_path, exceptions_path, template, prepared, note)
+    plan = _plan(portfolio, options, out_dir, summary_path, exceptions_path, template, prepared, note,
+                 mapping)
     problems: list[Problem] = list(input_problems)
     removed, removed_idle, entries = _remove_earlier(plan, problems, note)
     writer = _first_manifest(plan, entries)
@@ -526,7 +604,7 @@ def _prepare_folder(input_problems: list[Problem], out_dir: Path, summary_path: 
 
 
 def _plan(portfolio, options: BatchOptions, out_dir: Path, summary_path: Path, exceptions_path: Path,
-          template, prepared: date, note) -> _Plan:
+          template, prepared: date, note, mapping=None) -> _Plan:
     """Read the earlier run's manifest (a note when it cannot be used), find the holders of the
     year, name and fingerprint their workbooks, and (``--resume``) see which are kept."""
     from cpdi.writers.template import template_digest
@@ -546,9 +624,15 @@ def _plan(portfolio, options: BatchOptions, out_dir: Path, summary_path: Path, e
     idle = idle_holders(portfolio, holder_ids)
     tins = holder_tins(portfolio)
     file_names = workbook_names(holder_ids, year, tins)
-    options_key = (options.tolerance_per_1000, tuple(sorted(options.accept_residual)))
+    if mapping is None:
+        from cpdi.readers.form_lines import load_form_mapping
+
+        mapping = load_form_mapping(options.mapping_path)
+    broker = broker_figures_by_holder(portfolio, year)
+    options_key = (options.tolerance_per_1000, tuple(sorted(options.accept_residual)), mapping_digest(mapping))
     fingerprints = holder_fingerprints(portfolio, holder_ids, lots_by_holder, problems_by_holder, file_names,
                                        year, template_digest(template), prepared, options_key)
+    fingerprints = _with_broker_figures(fingerprints, broker)
 
     # kept (--resume): the manifest's fingerprint is this run's and the file has its bytes
     kept = set()
@@ -565,6 +649,7 @@ def _plan(portfolio, options: BatchOptions, out_dir: Path, summary_path: Path, e
         holder_ids=holder_ids, file_names=file_names, fingerprints=fingerprints, kept=kept,
         tins=tins, holders=portfolio.holders, idle=idle,
         lots_in_input=dict(Counter(lot.holder_id for lot in portfolio.lots)),
+        mapping=mapping, broker=broker,
     )
 
 
@@ -637,7 +722,8 @@ def _run_holders(portfolio, plan: _Plan, writer: ManifestWriter, options: BatchO
         portfolio=portfolio, books=plan.books, year=plan.year, out_dir=out_dir, template=plan.template,
         prepared=plan.prepared, lots_by_holder=plan.lots_by_holder, problems_by_holder=plan.problems_by_holder,
         file_names=file_names, fingerprints=plan.fingerprints, kept=frozenset(plan.kept),
-        ours=frozenset(old), parent_pid=os.getpid(),
+        ours=frozenset(old), parent_pid=os.getpid(), mapping=plan.mapping, broker=plan.broker,
+        descriptions={iid: inst.description for iid, inst in portfolio.instruments.items()},
     )
     workers = min(options.workers or os.cpu_count() or 1, len(holder_ids))
     progress = Progress(len(holder_ids), "holders", quiet=options.quiet)
@@ -788,10 +874,12 @@ def _write_summary(plan: _Plan, outcomes: dict[str, HolderOutcome], ok: list[str
 
     summary_path = plan.summary_path
     rows = [row for h in ok for row in outcomes[h].summary]
+    totals = [outcomes[h].totals for h in ok if outcomes[h].totals is not None]
     _write(summary_path, lambda: write_summary_workbook(
         summary_path, plan.year, rows, plan.template, plan.prepared, len(ok), len(failed),
         failed={h: outcomes[h].problems for h in failed}, idle=idle, holders=plan.holders,
-        lots_in_input=plan.lots_in_input, exceptions_name=plan.exceptions_path.name, tins=plan.tins))
+        lots_in_input=plan.lots_in_input, exceptions_name=plan.exceptions_path.name, tins=plan.tins,
+        totals=totals))
 
 
 def _left_in_place(plan: _Plan, written: set[str], writer: ManifestWriter, note) -> list[str]:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cpdi.engine.reconciliation import FORMS, boxes_of
+
 KINDS = ("text", "date", "decimal", "int", "choice", "bool")
 """How a cell is read: ``text`` as is (ids stay text: ``tin`` is never a number); ``date`` ISO
 ``YYYY-MM-DD`` or a real Excel date; ``decimal`` a plain decimal (``1,000.00`` accepted, no
@@ -209,6 +211,46 @@ ISSUER_ACCRUALS: tuple[Column, ...] = (
            "of principal, with the decimals printed (compared at that precision, method §11)"),
 )
 
+BROKER_FORMS: tuple[str, ...] = FORMS
+"""The information returns a broker figure may come from (``broker_1099.csv`` ``form``)."""
+
+BROKER_BOXES: dict[str, tuple[str, ...]] = {form: boxes_of(form) for form in FORMS}
+"""The boxes of each form that cpdi reconciles (method §12), in the forms' order; what each is
+compared with is :data:`cpdi.engine.reconciliation.BOXES`."""
+
+BROKER_1099: tuple[Column, ...] = (
+    Column("holder_id", "text", True, ""),
+    Column("instrument_id", "text", True, ""),
+    Column("tax_year", "int", True, "the year the form reports, e.g. `2025`"),
+    Column(
+        "form",
+        "choice",
+        True,
+        "`1099-OID`, `1099-INT` or `1099-B`",
+        choices=BROKER_FORMS,
+    ),
+    Column(
+        "box",
+        "text",
+        True,
+        "the box as printed: 1099-OID `1` (OID), `2` (other periodic interest), `5` (market "
+        "discount), `6` (acquisition premium), `8` (OID on U.S. Treasury obligations) or `11` "
+        "(tax-exempt OID); 1099-INT `1` (interest income), `3` (interest on U.S. savings bonds "
+        "and Treasury obligations), `8` (tax-exempt interest), `11`, `12` or `13` (bond "
+        "premium); 1099-B `1d` (proceeds), "
+        "`1e` (cost or other basis), `1f` (accrued market discount) or `1g` (wash sale loss "
+        "disallowed)",
+    ),
+    Column("amount", "decimal", True, "dollars as printed on the form"),
+    Column(
+        "lot_id",
+        "text",
+        False,
+        "the lot the figure is for: required on a 1099-B (one sale per figure); on a 1099-OID "
+        "or 1099-INT blank = every lot of the holder in the note",
+    ),
+)
+
 TABLES: dict[str, tuple[Column, ...]] = {
     "instruments": INSTRUMENTS,
     "schedule": SCHEDULE,
@@ -216,6 +258,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
     "lots": LOTS,
     "holders": HOLDERS,
     "issuer_accruals": ISSUER_ACCRUALS,
+    "broker_1099": BROKER_1099,
 }
 """Every input table by its name (the CSV file name without ``.csv``, or the sheet name)."""
 

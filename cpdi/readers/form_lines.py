@@ -100,16 +100,16 @@ def _filer(raw: dict, filer_type: FilerType, source: str) -> FilerForms:
     schedule_d = _boxes(table, "schedule_d", name, source, str)
     txf = table.get("txf_boxes", {})
     txf_boxes = _boxes(table, "txf_boxes", name, source, int) if txf else {}
-    seen: dict[tuple[str, str], Character] = {}
+    capital = {box: FormLine(f"box_{box}", *_split_where(text), Character.CAPITAL, txf_boxes.get(box))
+               for box, text in schedule_d.items()}
+    capital_lines = {(line.form, line.line) for line in capital.values()}
     for item, line in lines.items():  # a line is ordinary or capital, never both (method §12)
-        seen.setdefault((line.form, line.line), line.character)
-    return FilerForms(
-        filer_type, return_form,
-        lines,
-        {box: FormLine(f"box_{box}", *_split_where(text), Character.CAPITAL, txf_boxes.get(box))
-         for box, text in schedule_d.items()},
-        txf_boxes, receives, str(table.get("note", "")),
-    )
+        if (line.form, line.line) in capital_lines:
+            raise FormMappingError(source, f"{name}.lines.{item}",
+                                   f"{line.where} is also a Schedule D line: a line carries ordinary "
+                                   "or capital amounts, never both")
+    return FilerForms(filer_type, return_form, lines, capital, txf_boxes, receives,
+                      str(table.get("note", "")))
 
 
 def _split_where(text: str) -> tuple[str, str]:

@@ -16,6 +16,9 @@ What makes something unusable (convention ours):
   row with that id.  A lot with no lot_id is keyed by its place, e.g. ``"lots.csv row 7"``.
 * A **holder** with a problem on its row in holders.csv is left out of ``Portfolio.holders``,
   and lots of that holder are rejected.  Without a holders file any holder_id is fine.
+* A **broker figure** (``broker_1099``) with a problem is left out of ``Portfolio.broker_1099``
+  alone (the same figure on two rows: both).  Its problem names no holder, lot or instrument:
+  those say whose computation a problem stops, and a figure to reconcile stops none.
 * A table missing a required column is reported once (row ``None``) and its rows are not read.
 
 Checks that are not made here: contiguity of the schedule and its maturity (the engine's
@@ -36,9 +39,12 @@ from typing import Any
 
 from cpdi.engine.daycount import AmbiguousDayCount, DayCount
 from cpdi.model import (
+    FIRST_TAX_YEAR,
+    LAST_TAX_YEAR,
     ActualPayment,
     BasisAllocationMethod,
     BasisReported,
+    BrokerFigure,
     ComparableYield,
     DailyPortionBasis,
     FilerType,
@@ -52,6 +58,8 @@ from cpdi.model import (
 )
 from cpdi.problems import Problem
 from cpdi.readers.columns import (
+    BROKER_1099,
+    BROKER_BOXES,
     HOLDERS,
     INSTRUMENTS,
     ISSUER_ACCRUALS,
@@ -119,6 +127,7 @@ class Portfolio:
     schedule_rows: dict[tuple[str, date], int] = field(default_factory=dict, compare=False)  # (id, period_start) → row
     tables_present: frozenset[str] = field(default_factory=frozenset, compare=False)  # tables found in the input
     issuer_accruals: dict[str, tuple[IssuerAccrual, ...]] = field(default_factory=dict)  # id → rows by date
+    broker_1099: tuple[BrokerFigure, ...] = ()  # the broker's figures without a problem, in file order
 
     @property
     def ok(self) -> bool:
@@ -280,11 +289,17 @@ def _read_choice(cell: Any, col: Column) -> str:
             raise _BadCell(str(error), "write the one the issuer's document means") from None
         except ValueError:
             raise _BadCell(_choices_message(col), _choices_fix(col)) from None
-    key = "_".join(text.lower().replace("-", " ").split())
+    key = _choice_key(text)
     for choice in col.choices:
-        if choice.lower() == key:
+        if _choice_key(choice) == key:
             return choice
     raise _BadCell(_choices_message(col), _choices_fix(col))
+
+
+def _choice_key(text: str) -> str:
+    """A choice as matched: lower case, blanks and hyphens as ``_`` (``Straight line`` and
+    ``straight_line`` alike; ``1099 oid`` and ``1099-OID`` alike)."""
+    return "_".join(text.lower().replace("-", " ").split())
 
 
 def _read_bool(cell: Any, col: Column) -> bool:
@@ -405,6 +420,8 @@ class _PortfolioReader:
         self.holder_problems: dict[str, Problem] = {}
         self.holders_checked = False
         self.lot_rows: dict[str, int] = {}
+        self.lot_owners: dict[str, tuple[str, str, int]] = {}  # lot_id → holder, instrument, row
+        self.lots_checked = False  # a lots table was read: broker figures are checked against it
         self.schedule_rows: dict[tuple[str, date], int] = {}
 
     def read(self) -> Portfolio:
@@ -414,6 +431,7 @@ class _PortfolioReader:
         issuer_accruals = self._issuer_accruals()
         self._holders()
         lots, rejected = self._lots()
+        broker_1099 = self._broker_1099()
         instruments: dict[str, Instrument] = {}
         payments: dict[str, tuple[ActualPayment, ...]] = {}
         for iid, draft in self.drafts.items():
@@ -437,6 +455,7 @@ class _PortfolioReader:
             schedule_rows=self.schedule_rows,
             tables_present=frozenset(n for n, t in self.tables.items() if t.present),
             issuer_accruals={iid: rows for iid, rows in issuer_accruals.items() if iid in instruments},
+            broker_1099=broker_1099,
         )
 
     # -- shared helpers --
@@ -813,6 +832,8 @@ class _PortfolioReader:
         """One row per tax lot (docs/formats.md "lots.csv"; method §4 for the dates, §6 for the
         basis allocation)."""
         table = self.tables["lots"]
+        self.lots_checked = table.present and table.header_row is not None and all(
+            table.has_column(col.name) for col in LOTS if col.required)
         read: list[tuple[str, Lot | None, list[Problem]]] = []
         first_row: dict[str, int] = {}
         duplicated: set[str] = set()
@@ -832,6 +853,7 @@ class _PortfolioReader:
                     duplicated.add(lot_id)
                 else:
                     first_row[lot_id] = row.row
+                    self.lot_owners[lot_id] = (hid, iid, row.row)
             self._check_lot_holder(row, hid)
             self._check_lot(row, v, iid)
             key = lot_id or f"{table.file} row {raw.row}"
@@ -1033,3 +1055,120 @@ class _PortfolioReader:
                 f"face: it looks like a price per 100 of face, not the lot's total dollars",
                 f"enter the total dollars: at a price of {_num(amount)} that is {dollars:,.2f}",
             )
+
+    # -- broker_1099.csv --
+
+    def _broker_1099(self) -> tuple[BrokerFigure, ...]:
+        """The figures a broker reported on Forms 1099-OID, 1099-INT and 1099-B, for cpdi to
+        reconcile (docs/formats.md "broker_1099.csv"; method §12).  They are references to
+        compare with, not inputs of any computation: a bad row is reported and left out (that
+        figure is not reconciled) and stops nothing else, so its problem names no holder, lot
+        or instrument (those say whose computation a problem stops).  Two rows for the same
+        holder, note, year, form, box and lot are both left out: which one is right is not
+        cpdi's to guess."""
+        table = self.tables["broker_1099"]
+        read: list[tuple[tuple, BrokerFigure | None]] = []
+        first_row: dict[tuple, int] = {}
+        repeated: set[tuple] = set()
+        lot_holders = {hid for hid, _, _ in self.lot_owners.values()}
+        for raw in self._rows("broker_1099"):
+            row = _Row(table, raw, self.problems)
+            v = row.parse(BROKER_1099)
+            hid, iid, lot_id = raw.text("holder_id"), raw.text("instrument_id"), raw.text("lot_id")
+            form, box = v["form"], _box_of(raw.text("box"))
+            self._check_broker_year(row, v["tax_year"])
+            self._check_broker_box(row, form, box, lot_id)
+            self._check_broker_owner(row, hid, iid, lot_id, lot_holders)
+            if v["amount"] is not None and v["amount"] < 0:
+                row.report("amount", "a form prints no negative amount in this box",
+                           "enter the amount as printed, 0 or more")
+            key = (hid, iid, v["tax_year"], form, box, lot_id)
+            if None not in key[2:4] and hid and iid and box:
+                if key in first_row:
+                    row.report(None, f"the same figure ({_figure_name(form, box, lot_id)} of {hid} "
+                               f"in {iid} for {v['tax_year']}) appears on rows {first_row[key]} and "
+                               f"{row.row}; neither is reconciled",
+                               "keep one row per holder, note, year, form, box and lot")
+                    repeated.add(key)
+                else:
+                    first_row[key] = row.row
+            figure = None
+            if not row.problems:
+                figure = BrokerFigure(hid, iid, v["tax_year"], form, box, v["amount"],
+                                      lot_id or None, raw.row)
+            read.append((key, figure))
+        return tuple(figure for key, figure in read if figure is not None and key not in repeated)
+
+    @staticmethod
+    def _check_broker_year(row: _Row, year: int | None) -> None:
+        if year is not None and not FIRST_TAX_YEAR <= year <= LAST_TAX_YEAR:
+            row.report("tax_year", f"{year} is not a tax year cpdi computes "
+                       f"({FIRST_TAX_YEAR}–{LAST_TAX_YEAR})", "enter the year the form reports, "
+                       "as printed at its top, e.g. 2025")
+
+    @staticmethod
+    def _check_broker_box(row: _Row, form: str | None, box: str, lot_id: str) -> None:
+        """The box must be one the form has and cpdi reconciles; a 1099-B figure names its lot
+        (a 1099-B reports one sale, and cpdi compares it with that lot's Form 8949 line)."""
+        if form is None or not box:
+            return
+        boxes = BROKER_BOXES[form]
+        if box not in boxes:
+            row.report("box", f"Form {form} has no box {box} that cpdi reconciles (its boxes: "
+                       f"{_or_list(boxes)})", "enter the box as printed on the form, e.g. "
+                       f"{boxes[0]}, or check the form")
+        if form == "1099-B" and not lot_id:
+            row.report("lot_id", "a Form 1099-B figure needs the lot it reports (one sale per "
+                       "figure)", "enter the lot_id of lots.csv that was sold, called or matured")
+
+    def _check_broker_owner(self, row: _Row, hid: str, iid: str, lot_id: str,
+                            lot_holders: set[str]) -> None:
+        """The holder, the note and the lot are those of lots.csv (and holders.csv, when
+        given): a lot of another holder or another note, or a note the holder has no lot of, is
+        a figure cpdi has nothing to compare with.  Without a lots table that can be read (its
+        absence is reported, or is what ``validate`` of schedules alone expects) only the holder
+        and the note are checked."""
+        lots = self.tables["lots"].file
+        if hid:
+            if self.holders_checked and hid not in self.holder_rows:
+                holders = self.tables["holders"].file
+                row.report("holder_id", f"holder {hid} is not in {holders}",
+                           f"correct the holder_id, or add the holder to {holders}")
+                hid = ""
+            elif not self.holders_checked and self.lots_checked and hid not in lot_holders:
+                row.report("holder_id", f"holder {hid} has no lot in {lots}",
+                           f"correct the holder_id, or add the holder's lots to {lots}")
+                hid = ""
+        if iid and iid not in self.drafts:
+            self._unknown_instrument(row, iid)
+            iid = ""
+        if not self.lots_checked:
+            return
+        if lot_id:
+            owner = self.lot_owners.get(lot_id)
+            if owner is None:
+                row.report("lot_id", f"lot {lot_id} is not in {lots}",
+                           f"correct the lot_id, or add the lot to {lots}")
+                return
+            lot_holder, lot_note, lot_row = owner
+            if hid and lot_holder != hid:
+                row.report("lot_id", f"lot {lot_id} is holder {lot_holder}'s ({lots} row "
+                           f"{lot_row}), not {hid}'s", "correct the lot_id or the holder_id")
+            if iid and lot_note != iid:
+                row.report("lot_id", f"lot {lot_id} is a lot of {lot_note} ({lots} row {lot_row}), "
+                           f"not of {iid}", "correct the lot_id or the instrument_id")
+        elif hid and iid and not any(h == hid and i == iid for h, i, _ in self.lot_owners.values()):
+            row.report("instrument_id", f"holder {hid} has no lot of {iid} in {lots}",
+                       "correct the holder_id or the instrument_id, or add the lot")
+
+
+def _box_of(text: str) -> str:
+    """A box as cpdi names it: trimmed, lower case, a leading ``box`` dropped (``Box 1D`` reads
+    ``1d``)."""
+    box = "".join(text.lower().split())
+    return box[3:] if box.startswith("box") else box
+
+
+def _figure_name(form: str | None, box: str, lot_id: str) -> str:
+    """``1099-B box 1d of lot L-3``: a figure in a message."""
+    return f"{form} box {box}" + (f" of lot {lot_id}" if lot_id else "")

@@ -67,8 +67,12 @@ SHEET_PURPOSE: dict[str, str] = {
     "schedule": "the projected payment schedule, one row per accrual period (required)",
     "payments": "what was actually paid, per unit of principal (optional)",
     "lots": "one row per tax lot, in whole-lot dollars",
-    "holders": "optional: holder_id, name, tin; extra columns you add are carried to the "
-    "workpaper cover",
+    "holders": "optional: holder_id, name, tin, filer_type; extra columns you add are carried "
+    "to the workpaper cover",
+    "issuer_accruals": "optional: the issuer's published OID table, as printed (checked by "
+    "validate)",
+    "broker_1099": "optional: the broker's Form 1099-OID, 1099-INT and 1099-B figures, "
+    "reconciled by cpdi forms",
 }
 """What each input sheet is (the headings of docs/formats.md), for the instructions sheet."""
 

@@ -38,6 +38,7 @@ WORKBOOK_OPTIONS = {
 # time); tests check that every formula written uses only these.
 FORMULA_FUNCTIONS = frozenset({
     "SUM", "MIN", "MAX", "IF", "ABS", "AND", "OR", "NOT", "SUMPRODUCT", "YEAR", "MONTH", "DAY",
+    "SUMIF", "COUNTIF",
 })
 
 
@@ -109,6 +110,8 @@ class _Styles:
             self.input[kind] = add({"num_format": code, "font_color": INPUT_BLUE})
             self.total[kind] = add({"num_format": code, "bold": True, "top": 1})
         self.result = add({"num_format": template.formats["money"], "bold": True, "top": 1, "bottom": 6})
+        # a check cell: ✓ (centred), or the difference in money
+        self.check = add({"num_format": template.formats["money"], "align": "center"})
 
 
 # -- a buffered worksheet -------------------------------------------------------------------------
@@ -521,15 +524,25 @@ KV_LABEL, KV_VALUE, KV_TICK, KV_PARAGRAPH, KV_NOTE = 0, 6, 7, 8, 10
 # key-value block has its mark in the column right of it (KV_TICK), each table column its mark
 # at the end of its header, and the Cover carries the legend.
 TICKS = {
-    "input": ("I", "Input: typed from the input files (blue); trace it to the file named"),
+    "input": ("I", "Input: typed from the input files, or from cpdi's ledger and forms where a "
+                   "column says so (blue); trace it to the file named"),
     "source": ("S", "Agreed to the source document named on the instrument sheet (issuer's "
                     "comparable yield and projected payment schedule)"),
     "recomputed": ("R", "Recomputed: a live formula of the cells it names; recalculating the "
                         "workbook recomputes it"),
-    "footed": ("F", "Footed: a column total (SUM formula)"),
-    "check": ("C", "Check: a cell proving a typed value (a solved yield) against the figures it "
-                   "must satisfy; it should read 0"),
+    "footed": ("F", "Footed: a column total (SUM formula; by Form 8949 box, SUMIF and COUNTIF)"),
+    "check": ("C", "Check: proves a figure against what it must equal; it reads 0 or ✓ when "
+                   "they agree, else the difference"),
 }
+CHECK_MARK = "✓"  # ✓: a check cell whose two figures agree within half a cent
+FLAG_MARK = "✗"  # ✗: a broker figure whose difference nothing known explains
+
+
+def check_formula(difference: str, value: float) -> tuple[str, object]:
+    """A check cell's formula and cached value: ``✓`` when ``difference`` (an expression of
+    cells) is within half a cent of zero, else the difference itself."""
+    formula = f'IF(ABS({difference})<{CHECK_TOLERANCE},"{CHECK_MARK}",{difference})'
+    return formula, (CHECK_MARK if abs(value) < CHECK_TOLERANCE else value)
 
 
 def tick_mark(kind: str) -> str:

@@ -54,6 +54,7 @@ class _LotCells:
     sheet: str
     refs: dict  # figure -> (ref, value)
     days_ref: str
+    dates: dict = field(default_factory=dict)  # "acquired" / "disposed" -> ref of the date typed there
 
 
 FIGURES_ALWAYS = ("interest_income", "ordinary_loss", "carryforward_out", "adjusted_basis_end")
@@ -279,7 +280,9 @@ class _LotSheet:
         self.rollforward_current_row(rollforward, terms, netting, basis)
         _check_lot(self.ledger, self.years, self.book, self.units, plan["plan"])
         self.print_setup()
-        return _LotCells(self.ledger, self.row, self.sheet.name, refs, self.sheet.ref(*_rc(terms["days_held"])))
+        dates = {key: self.sheet.ref(*_rc(terms[key])) for key in ("acquired", "disposed") if key in terms}
+        return _LotCells(self.ledger, self.row, self.sheet.name, refs,
+                         self.sheet.ref(*_rc(terms["days_held"])), dates)
 
     # -- blocks -------------------------------------------------------------------------------------
     def terms_block(self) -> dict:

@@ -8,6 +8,11 @@ The workbook's one sheet, top to bottom (docs/formats.md, "The output folder"):
 * the table by holder and instrument, with a totals row of SUM formulas; each holder id is a
   link to the holder's workbook in the same folder (``external:H-1001_2025.xlsx``, relative, so
   the folder can be moved or zipped whole);
+* the table by holder of the return's totals by character (method §12; given ``totals``, rows
+  of :func:`holder_totals_row`): the filer type, ordinary income, ordinary losses (entered
+  negative), short-term and long-term capital gain or loss (Form 8949 column (h), boxes A–C and
+  D–F), the carryforward out (on no return) and the broker differences not explained — never a
+  column adding ordinary and capital amounts;
 * "Holders that failed": each failed holder's id and name, how many problems, the first one,
   and where they are all listed (the exceptions report);
 * "Nothing held in YYYY": each holder of the input who gets no workbook because no lot of theirs
@@ -26,6 +31,7 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from cpdi import __version__
+from cpdi.engine.forms import HolderForms, Term
 from cpdi.engine.ledger import LotLedger, LotYear
 from cpdi.model import Holder
 from cpdi.problems import Problem
@@ -43,6 +49,12 @@ SUMMARY_KINDS = {
         "capital_loss_on_disposition", "capital_gain_on_disposition", "adjusted_basis_end",
     )},
 }
+SUMMARY_FORMS_KINDS = {
+    "holder_id": "text", "name": "text", "filer_type": "text",
+    **{name: "money" for name in ("ordinary_income", "ordinary_losses", "short_term", "long_term",
+                                  "carryforward_out")},
+    "unexplained": "integer",
+}
 FAILED_KINDS = {"holder_id": "text", "name": "text", "problems": "integer", "see": "text",
                 "first_problem": "note"}
 IDLE_KINDS = {"holder_id": "text", "name": "text", "lots": "integer"}
@@ -55,6 +67,15 @@ SUMMARY_COLUMNS = (
     "ordinary_income_on_disposition", "ordinary_loss_on_disposition",
     "capital_loss_on_disposition", "capital_gain_on_disposition",
     "adjusted_basis_end",  # year-end basis of the lots still held
+)
+SUMMARY_FORMS_COLUMNS = (
+    "holder_id", "name", "filer_type",
+    "ordinary_income",  # interest (b)(6)(ii) and (b)(8)(i) gains: the ordinary income lines
+    "ordinary_losses",  # (b)(6)(iii)(B) and (b)(8)(ii) losses, entered negative
+    "short_term",  # Form 8949 column (h), boxes A–C: capital only (b)(8)(ii)–(iii)
+    "long_term",  # Form 8949 column (h), boxes D–F
+    "carryforward_out",  # (b)(6)(iii)(C): on no return of the year
+    "unexplained",  # broker figures whose difference nothing known explains
 )
 WORKBOOK_KEY = "workbook"  # a row's extra key: the file name of its holder's workbook (a link)
 MAX_LINKS = 65_530  # Excel's limit of hyperlinks on one worksheet; rows beyond it get plain text
@@ -108,6 +129,29 @@ def summary_rows(
     return rows
 
 
+def holder_totals_row(forms: HolderForms, holder: Holder | None, file_name: str | None = None,
+                      reconciliation: Sequence = ()) -> dict:
+    """One holder's return in totals by character (``SUMMARY_FORMS_COLUMNS``, a plain dict like
+    ``summary_rows``' rows, its text scrubbed): ordinary income and ordinary losses apart,
+    short-term and long-term column (h) apart, the carryforward on its own, and how many of the
+    ``reconciliation`` lines are not explained.  ``file_name`` makes the holder id a link."""
+    tin = holder.tin if holder else ""
+    row = {
+        "holder_id": scrub_text(forms.holder_id, tin),
+        "name": scrub_text(holder.name, tin) if holder else "",
+        "filer_type": forms.filer_type.value,
+        "ordinary_income": forms.total("interest_income") + forms.total("ordinary_income_on_disposition"),
+        "ordinary_losses": -(forms.total("ordinary_loss") + forms.total("ordinary_loss_on_disposition")),
+        "short_term": sum(line.gain_loss for line in forms.form8949 if line.term is Term.SHORT),
+        "long_term": sum(line.gain_loss for line in forms.form8949 if line.term is Term.LONG),
+        "carryforward_out": forms.total("carryforward_out"),
+        "unexplained": sum(1 for line in reconciliation if not line.explained),
+    }
+    if file_name:
+        row[WORKBOOK_KEY] = scrub_text(file_name, tin)
+    return row
+
+
 def _field(row, name: str):
     return row[name] if isinstance(row, Mapping) else getattr(row, name)
 
@@ -132,6 +176,7 @@ def write_summary_workbook(
     lots_in_input: Mapping[str, int] | None = None,
     exceptions_name: str | None = None,
     tins: Mapping[str, str | None] | TinIndex | None = None,
+    totals: Sequence[Mapping] | None = None,
 ) -> Path:
     """The batch summary (atomically; see the module docstring): the counts, one row per holder
     × instrument (``summary_rows``; dicts, or objects with those attributes; a row's
@@ -139,7 +184,9 @@ def write_summary_workbook(
     the holders that ``failed`` (holder id -> their problems, the first one shown) and the
     holders who held nothing (``idle``, holder ids).  ``holders`` gives names and taxpayer ids
     (for masking), ``lots_in_input`` how many lots the input lists per holder, ``tins`` every
-    holder's taxpayer id when ``holders`` does not (``cpdi.writers.privacy.tin_index``)."""
+    holder's taxpayer id when ``holders`` does not (``cpdi.writers.privacy.tin_index``).
+    ``totals`` (rows of :func:`holder_totals_row`, one per holder with a workbook) add the table
+    of the return's totals by character; without them it is left out."""
     template = template or load_template()
     target = Path(target)
     holders = holders or {}
@@ -156,6 +203,9 @@ def write_summary_workbook(
         sheet.text(1, 0, t.section("summary_title", year), wb.styles.subtitle)
         sheet.text(2, 0, t.title_for(year), wb.styles.muted)
         r = _holders_table(wb, sheet, rows) + 2
+        if totals is not None:
+            links = min(MAX_LINKS, sum(1 for row in rows if _workbook_of(row)))
+            r = _forms_table(wb, sheet, r, totals, MAX_LINKS - links) + 2
         failed_row = r
         r = _failed_table(wb, sheet, r, failed, holders, index, exceptions_name) + 1
         idle_row = r
@@ -164,6 +214,7 @@ def write_summary_workbook(
                       below={"holders_failed": failed_row if holders_failed else None,
                              "holders_idle": idle_row if idle else None})
         widths = _widths(t, [[SUMMARY_KINDS[cid] for cid in t.tables["summary"].order],
+                             [SUMMARY_FORMS_KINDS[cid] for cid in t.tables["summary_forms"].order],
                              [FAILED_KINDS[cid] for cid in t.tables["summary_failed"].order],
                              [IDLE_KINDS[cid] for cid in t.tables["summary_idle"].order]])
         wb.print_setup(sheet, (HEADER_ROW, HEADER_ROW), HEADER_ROW + 1, widths)
@@ -229,6 +280,38 @@ def _holders_table(wb: _Workbook, sheet: _Sheet, rows: Sequence) -> int:
             sheet.formula(r, c[cid], "0", 0, fmt)
     if last >= first:
         sheet.ws.autofilter(HEADER_ROW, 0, last, len(layout.order) - 1)
+    return r
+
+
+def _forms_table(wb: _Workbook, sheet: _Sheet, r: int, totals: Sequence[Mapping], links: int) -> int:
+    """The return's totals by character, one row per holder (the holder id a link to the
+    workbook while the sheet has ``links`` left), and a totals row of SUM formulas — each column
+    one character: ordinary income, ordinary losses, short-term capital, long-term capital,
+    carried.  Returns the totals row."""
+    t, st, year = wb.t, wb.styles, wb.year
+    c, r = _table_or_none(wb, sheet, r, "summary_forms", "summary_forms", bool(totals))
+    if c is None:
+        return r - 1
+    layout = t.tables["summary_forms"]
+    first = r
+    for row in totals:
+        for cid in layout.order:
+            value = _field(row, cid)
+            workbook = _workbook_of(row) if cid == "holder_id" else None
+            if workbook and links > 0:
+                sheet.url(r, c[cid], f"external:{workbook}", value)
+                links -= 1
+            elif isinstance(value, str):
+                sheet.text(r, c[cid], value, st.text_input)
+            else:
+                sheet.number(r, c[cid], value, st.input[SUMMARY_FORMS_KINDS[cid]])
+        r += 1
+    sheet.text(r, 0, t.line("total", year), st.bold)
+    for cid in layout.order:
+        kind = SUMMARY_FORMS_KINDS[cid]
+        if kind != "text":
+            total = sum(_field(row, cid) for row in totals)
+            sheet.formula(r, c[cid], f"SUM({_range(first, c[cid], r - 1)})", total, st.total[kind])
     return r
 
 

@@ -1,0 +1,75 @@
+"""``form8949_YYYY.csv``: one row per lot disposed of in the year — a sale, call, conversion or
+maturity — with Form 8949's columns, then the detail a reviewer checks them against
+(docs/formats.md, "Output: `cpdi forms`"; method §12).
+
+The amounts are the line as presented (:func:`cpdi.engine.forms.rounded_line`): proceeds
+(column (d)), cost basis (column (e)) and column (h) are rounded to the cent, and the
+adjustment (column (g)) is what makes the line add up in cents::
+
+    proceeds − cost_basis + adjustment_amount = gain_loss
+
+so column (h) carries only the capital part of the gain or loss; the ordinary part is on
+``income_YYYY.csv`` (Treas. Reg. §1.1275-4(b)(8); Form 8949 instructions, code O).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from typing import Iterable
+
+from cpdi.engine.forms import Form8949Line, HolderForms, rounded_line
+from cpdi.writers.atomic import atomic_text
+from cpdi.writers.forms import money, text_cell, tins_of
+
+FORM8949_COLUMNS = (
+    "holder_id", "lot_id", "instrument_id", "description", "date_acquired", "date_sold",
+    "proceeds", "cost_basis", "adjustment_code", "adjustment_amount", "gain_loss", "term", "box",
+)
+"""Form 8949's own columns (a)–(h), with the holder, lot, term and box that place the line."""
+
+DETAIL_COLUMNS = (
+    "filer_type", "schedule_d_line", "ending", "ordinary_amount", "carryforward_applied",
+    "basis_reported",
+)
+"""After the form's columns: the return the line goes on, where its box's total goes, how the
+lot ended, the ordinary part taken out by the adjustment (signed: income positive, loss
+negative), the carryforward that reduced the amount realized (b)(6)(iii)(C), and what the
+broker's 1099-B reported."""
+
+COLUMNS = FORM8949_COLUMNS + DETAIL_COLUMNS
+
+
+def form8949_row(line: Form8949Line, filer_type: str, tins) -> list[str]:
+    """One disposed lot's cells, in :data:`COLUMNS` order: amounts in cents that add up
+    (``rounded_line``), dates ISO, text made safe for a spreadsheet."""
+    shown = rounded_line(line)
+    holder = shown.holder_id
+
+    def text(value) -> str:
+        return text_cell(value, holder, tins)
+
+    return [
+        text(shown.holder_id), text(shown.lot_id), text(shown.instrument_id),
+        text(shown.description), shown.date_acquired.isoformat(), shown.date_sold.isoformat(),
+        money(shown.proceeds), money(shown.cost_basis), text(shown.adjustment_code),
+        money(shown.adjustment_amount), money(shown.gain_loss), shown.term.value, shown.box,
+        filer_type, text(shown.schedule_d_line), text(shown.ending),
+        money(shown.ordinary_amount), money(shown.carryforward_applied),
+        shown.basis_reported.value,
+    ]
+
+
+def write_form8949_csv(holders: Iterable[HolderForms], target: str | os.PathLike, tins=None) -> int:
+    """Write every holder's Form 8949 lines (holders in the order given, lots in lot order)
+    atomically to ``target``; return the number of rows.  ``tins`` is ``holder_id -> tin``."""
+    index = tins_of(tins)
+    count = 0
+    with atomic_text(target) as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(COLUMNS)
+        for forms in holders:
+            for line in forms.form8949:
+                writer.writerow(form8949_row(line, forms.filer_type.value, index))
+                count += 1
+    return count
