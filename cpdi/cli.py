@@ -132,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--prepared", type=_iso_date, metavar="YYYY-MM-DD",
                    help="the 'date prepared' on every workbook (default: today)")
+    p.add_argument("--mapping", metavar="F.toml",
+                   help="a complete form-line mapping for the Cover (default: the packaged "
+                   "templates/forms.toml; method §12)")
 
     p = commands.add_parser("init", help="write a blank input workbook to fill in Excel")
     p.add_argument("file", metavar="FILE.xlsx")
@@ -504,12 +507,15 @@ def cmd_workpapers(args) -> int:
             load_template(Path(args.template))
         except TemplateError as error:
             raise UsageError(f"--template: {error}") from None
+    if args.mapping:
+        _form_mapping(args.mapping)  # a bad mapping is a usage error found before anything is written
     portfolio = _load(args)
     _check_accepted(portfolio, args)
     _check_year_in_lives(portfolio, args.year, "--year")
     report = run_batch(portfolio, BatchOptions(
         year=args.year, out_dir=Path(args.out),
         template_path=Path(args.template) if args.template else None,
+        mapping_path=Path(args.mapping) if args.mapping else None,
         prepared=args.prepared, workers=args.workers, resume=args.resume, quiet=args.quiet,
         tolerance_per_1000=args.tolerance, accept_residual=tuple(args.accept_residual),
         # what the run did to the folder (removed files, a stale lock taken over …), as it happens
@@ -625,9 +631,14 @@ def _write_txf_files(out: Path, year: int, forms: dict, mapping, descriptions: d
     folder = out / "txf"
     names = holder_txf_names(included, year, tins)
     remove_leftover_parts(folder)
+    total = 0
     for holder_id, name in names.items():
         count = write_txf(folder / name, records[holder_id], prepared, program)
-        say(f"wrote {folder / name}: {count} record(s)")
+        total += count
+        if len(names) <= FORMS_NAMED:  # a batch of thousands gets one line, not one per holder
+            say(f"wrote {folder / name}: {count} record(s)")
+    if len(names) > FORMS_NAMED:
+        say(f"wrote {len(names)} holder TXF file(s) to {folder}: {total} record(s)")
     written = set(names.values())
     stale = sorted(p for p in folder.glob(f"*_{year}.txf") if p.is_file() and p.name not in
                    written) if folder.is_dir() else []

@@ -201,5 +201,5 @@ class Holder:
     holder_id: str
     name: str = ""
     tin: str = ""
-    filer_type: FilerType = FilerType.INDIVIDUAL
     extra: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    filer_type: FilerType = FilerType.INDIVIDUAL

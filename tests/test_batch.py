@@ -149,3 +149,131 @@ def test_ids_differing_only_in_case_get_distinct_file_names():
     assert names["H-2"] == "H-2_2025.xlsx"
     assert len({n.casefold() for n in names.values()}) == 3
     assert names["H-1"].startswith("H-1--") and names["h-1"].startswith("h-1--")
+
+
+# -- the return's forms in the batch (method §12) ----------------------------------------------------
+def example_copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "in"
+    shutil.copytree(EXAMPLE, folder)
+    return folder
+
+
+def run(folder_or_portfolio, out: Path, **options):
+    portfolio = load(folder_or_portfolio) if isinstance(folder_or_portfolio, Path) else folder_or_portfolio
+    return run_batch(portfolio, BatchOptions(2025, out, prepared=date(2026, 1, 15), workers=1, quiet=True,
+                                             **options))
+
+
+def test_a_changed_form_mapping_rewrites_every_workbook_on_resume(tmp_path):
+    """The mapping is part of every holder's fingerprint: the same content at another path keeps
+    the workbooks, a changed line rewrites them, and the Cover shows the new line."""
+    import re
+
+    import openpyxl
+
+    from cpdi.model import FilerType
+    from cpdi.readers.form_lines import DEFAULT_MAPPING, load_form_mapping
+
+    out = tmp_path / "out"
+    first = run(EXAMPLE, out)
+    same = tmp_path / "same.toml"
+    same.write_text(DEFAULT_MAPPING.read_text(encoding="utf-8"), encoding="utf-8")
+    kept = run(EXAMPLE, out, resume=True, mapping_path=same)
+    assert kept.holders_skipped == first.holders_ok == 4
+    changed = tmp_path / "changed.toml"
+    text, count = re.subn(r'(\[trust\.lines\.interest_income\][^\[]*?line = ")([^"]*)"',
+                          r'\1\2, CPDI"', DEFAULT_MAPPING.read_text(encoding="utf-8"))
+    assert count == 1
+    changed.write_text(text, encoding="utf-8")
+    again = run(EXAMPLE, out, resume=True, mapping_path=changed)
+    assert again.holders_skipped == 0 and again.holders_ok == 4
+    trust = load_form_mapping(changed).filer(FilerType.TRUST).line("interest_income").where
+    assert trust.endswith(", CPDI")
+    cover = openpyxl.load_workbook(out / "H-1001_2025.xlsx")["Cover"]  # H-1001 is a trust
+    assert trust in [c.value for c in cover["A"]]
+
+
+def test_a_changed_broker_figure_rewrites_only_its_holders_workbook(tmp_path):
+    folder, out = example_copy(tmp_path), tmp_path / "out"
+    run(folder, out)
+    broker = folder / "broker_1099.csv"
+    with broker.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    mine = next(row for row in rows if row["holder_id"] == "H-1002" and row["tax_year"] == "2025")
+    mine["amount"] = f"{float(mine['amount']) + 50:.2f}"
+    with broker.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    report = run(folder, out, resume=True)
+    assert report.holders_ok == 4 and report.holders_skipped == 3
+
+
+def test_the_summary_has_each_holders_totals_by_character(tmp_path):
+    """One row per holder with a workbook: ordinary income, ordinary losses, short-term and
+    long-term column (h), carryforward and unexplained broker differences — as the forms layer
+    and the reconciliation give them."""
+    import openpyxl
+
+    from cpdi import api
+    from cpdi.writers.template import load_template
+
+    out = tmp_path / "out"
+    portfolio = load(EXAMPLE)
+    run(portfolio, out)
+    result = api.compute(portfolio, 2025)
+    forms = api.forms(portfolio, 2025, result)
+    t = load_template()
+    ws = openpyxl.load_workbook(out / "summary_2025.xlsx").active
+    title = next(c.row for c in ws["A"] if c.value == t.section("summary_forms", 2025))
+    layout = t.tables["summary_forms"]
+    header = {c.value: c.column for c in ws[title + 1] if c.value}
+    for r in range(title + 2, title + 2 + len(forms)):
+        holder_id = ws.cell(r, 1).value
+        value = lambda cid: ws.cell(r, header[layout.labels[cid]]).value  # noqa: E731
+        f = forms[holder_id]
+        assert value("filer_type") == portfolio.holders[holder_id].filer_type.value
+        assert value("ordinary_income") == pytest.approx(
+            f.total("interest_income") + f.total("ordinary_income_on_disposition"))
+        assert value("ordinary_losses") == pytest.approx(
+            -f.total("ordinary_loss") - f.total("ordinary_loss_on_disposition"))
+        assert value("long_term") == pytest.approx(sum(x.gain_loss for x in f.form8949 if x.box in "DEF"))
+        assert value("short_term") == pytest.approx(sum(x.gain_loss for x in f.form8949 if x.box in "ABC"))
+        assert isinstance(value("unexplained"), int)
+    assert ws.cell(title + 2 + len(forms), 1).value == t.line("total")
+
+
+def test_a_holder_whose_forms_fail_fails_alone(tmp_path, monkeypatch):
+    """The forms layer or the reconciliation failing for one holder fails that holder only,
+    with one problem naming their workbook; everyone else is written."""
+    real = batch._holder_returns
+
+    def failing(state, holder_id, holder, ledgers):
+        if holder_id == "H-1003":
+            raise ValueError("mapping gives Form 990 both kinds")
+        return real(state, holder_id, holder, ledgers)
+
+    monkeypatch.setattr(batch, "_holder_returns", failing)
+    out = tmp_path / "out"
+    report = run(EXAMPLE, out)
+    assert report.holders_ok == 3 and report.holders_failed == 1
+    problem, = report.problems
+    assert problem.holder_id == "H-1003" and problem.file == "H-1003_2025.xlsx"
+    assert "could not put the holder's figures on the forms: mapping gives Form 990 both kinds" in problem.message
+    assert not (out / "H-1003_2025.xlsx").exists()
+
+
+def test_broker_figures_and_the_mapping_digest():
+    """The helpers the fingerprints use: the year's broker figures by holder, and a mapping's
+    digest that ignores where it was read from."""
+    import dataclasses
+
+    from cpdi.readers.form_lines import load_form_mapping
+
+    portfolio = load(EXAMPLE)
+    by_holder = batch.broker_figures_by_holder(portfolio, 2025)
+    assert sum(len(v) for v in by_holder.values()) == len(portfolio.broker_1099)
+    assert batch.broker_figures_by_holder(portfolio, 2024) == {}
+    mapping = load_form_mapping()
+    assert batch.mapping_digest(mapping) == batch.mapping_digest(dataclasses.replace(mapping, source="elsewhere"))
+    assert batch.mapping_digest(mapping) != batch.mapping_digest(dataclasses.replace(mapping, edition="2026"))

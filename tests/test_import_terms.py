@@ -10,7 +10,6 @@ only be reproduced by a convention the document does not state.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import subprocess
 import sys
 from datetime import date

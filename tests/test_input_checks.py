@@ -305,7 +305,7 @@ def test_failed_schedule_is_reported_with_its_row_and_not_once_per_lot(tmp_path,
          period_start="2015-01-21")  # a one-day gap
     lots = rows_of(folder / "lots.csv")
     template = next(r for r in lots if r["lot_id"] == "L-0001")
-    lots += [{**template, "lot_id": f"X-{n}", "holder_id": f"H-1001"} for n in range(20)]
+    lots += [{**template, "lot_id": f"X-{n}", "holder_id": "H-1001"} for n in range(20)]
     write_rows(folder / "lots.csv", lots)
     code, _, err = run(capsys, "compute", folder, "--through-year", 2025, "--out", tmp_path / "r.csv")
     assert code == 1

@@ -31,6 +31,8 @@ from cpdi.readers.inputs import Portfolio
 from cpdi.synthetic import random_portfolio
 from cpdi.writers.template import load_template
 from cpdi.writers.workpapers import KV_VALUE, holder_file_name, write_holder_workbook
+from cpdi.writers.workpapers.cells import CHECK_MARK
+from cover_reader import cover_figures, expected_cover, form8949_rows
 from recalc import recalculate
 
 from datetime import date
@@ -45,18 +47,6 @@ FIGURES = (
     "gain_loss", "ordinary_income_on_disposition", "ordinary_loss_on_disposition",
     "capital_loss_on_disposition", "capital_gain_on_disposition",
 )
-COVER = {  # Cover line -> how the engine's rows add up to it
-    "interest_income": lambda rows, sold: sum(r.interest_income for r in rows),
-    "ordinary_loss": lambda rows, sold: sum(r.ordinary_loss for r in rows),
-    "carryforward_out": lambda rows, sold: sum(r.carryforward_out for r in rows),
-    "amount_realized": lambda rows, sold: sum(r.amount_realized for r in sold),
-    "adjusted_basis": lambda rows, sold: sum(r.adjusted_basis_end for r in sold),
-    "gain_loss": lambda rows, sold: sum(r.gain_loss for r in sold),
-    "ordinary_income_on_disposition": lambda rows, sold: sum(r.ordinary_income_on_disposition for r in sold),
-    "ordinary_loss_on_disposition": lambda rows, sold: sum(r.ordinary_loss_on_disposition for r in sold),
-    "capital_loss": lambda rows, sold: sum(r.capital_loss_on_disposition for r in sold),
-    "capital_gain": lambda rows, sold: sum(r.capital_gain_on_disposition for r in sold),
-}
 
 
 def open_book(path: Path, data_only: bool = True):
@@ -134,6 +124,8 @@ class Case:
     rows: dict  # lot id -> the engine's LotYear at the changed inputs
     methods: set
     before: dict  # lot id -> the engine's LotYear at the inputs the workbook was written from
+    forms: object = None  # the holder's HolderForms at the changed inputs
+    forms_before: object = None  # … at the inputs the workbook was written from
 
 
 def solved_yield(lot) -> bool:
@@ -159,6 +151,7 @@ def live(tmp_path_factory, libreoffice):
         factors = {l.lot.lot_id: cost_factor(l) for l in before.ledgers}
         after_portfolio = perturbed_portfolio(portfolio, factors)
         after = api.compute(after_portfolio, year, accept_residual=list(portfolio.instruments))
+        forms_before, forms_after = api.forms(portfolio, year, before), api.forms(after_portfolio, year, after)
         refused = {p.lot_id for p in after.problems if p.lot_id}
         after_rows = {(l.lot.holder_id, l.lot.lot_id): next((y for y in l.years if y.tax_year == year), None)
                       for l in after.ledgers}
@@ -178,20 +171,24 @@ def live(tmp_path_factory, libreoffice):
             changed.append(out / "changed" / name)
             cases.append(Case(name, year, {l.lot.lot_id: after_rows[(holder_id, l.lot.lot_id)] for l in held},
                               {l.lot.basis_allocation for l in held},
-                              {l.lot.lot_id: next(y for y in l.years if y.tax_year == year) for l in held}))
+                              {l.lot.lot_id: next(y for y in l.years if y.tax_year == year) for l in held},
+                              forms_after[holder_id], forms_before[holder_id]))
     copies = recalculate(changed, out / "recalculated")
     return cases, {path.name: copy for path, copy in copies.items()}
 
 
 def test_the_cover_follows_a_changed_yield_and_cost(live):
-    """Every Cover figure and every lot's figures on the Lots sheet, recalculated after the
-    yield and cost change, equal the engine's at the changed inputs within a cent."""
+    """Every Cover figure — each ordinary line's items and total, the carried item, each Form
+    8949 box — every lot's figures on the Lots sheet and every Form 8949 line, recalculated after
+    the yield and cost change, equal the engine's at the changed inputs within a cent; the
+    Cover's checks against the Lots sheet still read ✓, and those against the ledger typed when
+    the workbook was written show the change."""
     cases, copies = live
     t = load_template()
     lots_checked = 0
     for case in cases:
         book = open_book(copies[case.name])
-        cover, lots = book.worksheets[0], book.worksheets[1]
+        lots = book.worksheets[1]
         header = next(r for r in range(1, lots.max_row + 1)
                       if untick(lots.cell(r, 1).value) == t.tables["lots"].labels["lot_id"])
         cols = {untick(c.value): c.column for c in lots[header] if c.value is not None}
@@ -207,19 +204,48 @@ def test_the_cover_follows_a_changed_yield_and_cost(live):
                     continue
                 assert value == pytest.approx(getattr(row, figure), abs=CENT), (case.name, lot_id, figure)
             lots_checked += 1
-        rows = list(case.rows.values())
-        sold = [r for r in rows if r.disposition_date is not None]
-        amount_col = None
-        for row in cover.iter_rows():
-            for cell in row:
-                if untick(cell.value) == t.tables["figures"].labels["amount"]:
-                    amount_col = cell.column
-        assert amount_col is not None
-        for figure, total in COVER.items():
-            r = label_row(cover, t.line(figure, case.year))
-            got = cover.cell(r, amount_col).value
-            assert got == pytest.approx(total(rows, sold), abs=CENT), (case.name, figure)
+        _assert_cover_follows(book, case, t)
+        _assert_form8949_follows(book, case, t)
     assert lots_checked >= 40
+
+
+def _assert_cover_follows(book, case: Case, t) -> None:
+    """The Cover's amounts are the forms layer's at the changed inputs; its ledger column is
+    still the one it was written with, and the ledger checks show amount − that ledger."""
+    lines, boxes = cover_figures(book.worksheets[0], t, case.year)
+    want_lines, want_boxes = expected_cover(case.forms, None, t, case.year)
+    was_lines, was_boxes = expected_cover(case.forms_before, None, t, case.year)
+    assert set(lines) == set(want_lines) and set(boxes) == set(want_boxes), case.name
+    for label, want in want_lines.items():
+        got = lines[label]
+        assert got["amount"] == pytest.approx(want["amount"], abs=CENT), (case.name, label)
+        assert got["lots_check"] == CHECK_MARK, (case.name, label)
+        moved = got["amount"] - was_lines[label]["amount"]
+        if abs(moved) < CENT / 2:
+            assert got["ledger_check"] == CHECK_MARK, (case.name, label)
+        else:
+            assert got["ledger_check"] == pytest.approx(moved, abs=CENT), (case.name, label)
+    for label, want in want_boxes.items():
+        for cid in ("count", "proceeds", "cost_basis", "adjustment", "gain_loss"):
+            assert boxes[label][cid] == pytest.approx(want[cid], abs=CENT), (case.name, label, cid)
+        moved = boxes[label]["gain_loss"] - was_boxes[label]["gain_loss"]
+        assert boxes[label]["ledger_check"] == (CHECK_MARK if abs(moved) < CENT / 2 else pytest.approx(moved, abs=CENT))
+    if boxes:
+        assert boxes[t.line("all_boxes", case.year)]["lots_check"] == CHECK_MARK, case.name
+
+
+def _assert_form8949_follows(book, case: Case, t) -> None:
+    """Each Form 8949 line follows its lot sheet: (d), (e), (g), (h) the forms layer's at the
+    changed inputs, (h) the capital part, the line's arithmetic check ✓."""
+    rows = form8949_rows(book["Form 8949"], t)
+    want = {line.lot_id: line for line in case.forms.form8949}
+    assert set(rows) == set(want), case.name
+    for lot_id, line in want.items():
+        got = rows[lot_id]
+        for cid, value in (("proceeds", line.proceeds), ("cost_basis", line.cost_basis),
+                           ("adjustment", line.adjustment_amount), ("gain_loss", line.gain_loss)):
+            assert got[cid] == pytest.approx(value, abs=CENT), (case.name, lot_id, cid)
+        assert got["check"] == CHECK_MARK, (case.name, lot_id)
 
 
 def test_the_changes_reach_every_method_and_ending(live):
@@ -234,3 +260,8 @@ def test_the_changes_reach_every_method_and_ending(live):
     moved = [lot_id for case in cases for lot_id, row in case.rows.items()
              if abs(row.interest_income - case.before[lot_id].interest_income) > 1.0]
     assert len(moved) >= 0.8 * sum(len(case.rows) for case in cases)
+    # and Form 8949 lines whose figures the change moves
+    lines = [(line, before) for case in cases for line in case.forms.form8949
+             for before in case.forms_before.form8949 if before.lot_id == line.lot_id]
+    assert len(lines) >= 5
+    assert sum(abs(line.cost_basis - before.cost_basis) > 1.0 for line, before in lines) >= 0.8 * len(lines)

@@ -18,12 +18,13 @@ import xlsxwriter
 
 import cpdi
 from cpdi import api
-from cpdi.model import ActualPayment, Holder, Lot
+from cpdi.engine.reconciliation import reconcile
+from cpdi.model import ActualPayment, FilerType, Holder, Lot
 from cpdi.readers import Portfolio
 from cpdi.synthetic import random_portfolio
 from cpdi.writers.template import load_template
 from cpdi.writers.workpapers import (
-    holder_file_name, summary_rows, write_holder_workbook, write_summary_workbook,
+    holder_file_name, holder_totals_row, summary_rows, write_holder_workbook, write_summary_workbook,
 )
 from workpaper_layout import layout_problems, render, sheet_kind, text_width
 
@@ -40,15 +41,40 @@ def _by_holder(ledgers):
 
 
 def _write_holders(portfolio: Portfolio, year: int, out: Path, prefix: str) -> list[Path]:
+    """Every holder's workbook of ``year``, with the Broker reconciliation sheet of those the
+    portfolio has broker figures for."""
     result = api.compute(portfolio, year)
+    forms = api.forms(portfolio, year, result)
+    broker = _broker_lines(portfolio, year, result, forms)
     paths = []
     for holder_id, ledgers in _by_holder(result.ledgers).items():
         if not any(y.tax_year == year for l in ledgers for y in l.years):
             continue
         path = out / f"{prefix}-{holder_file_name(holder_id, year)}"
         write_holder_workbook(path, portfolio.holders.get(holder_id), holder_id, year, ledgers,
-                              result.books, load_template(), PREPARED, result.problems)
+                              result.books, load_template(), PREPARED, result.problems,
+                              reconciliation=broker.get(holder_id, ()))
         paths.append(path)
+    return paths
+
+
+def _broker_lines(portfolio: Portfolio, year: int, result, forms) -> dict:
+    schedules = {iid: book.schedule for iid, book in result.books.items()
+                 if book.schedule is not None and book.validation.usable}
+    out: dict = {}
+    for line in reconcile(portfolio.broker_1099, forms, result.ledgers, year, schedules):
+        out.setdefault(line.holder_id, []).append(line)
+    return out
+
+
+def filer_workbooks(out: Path) -> list[Path]:
+    """The example's holders as each filer type in turn: every return's lines on a Cover, and
+    Form 8949 boxes without a 1099-B."""
+    example = api.load(cpdi.example_path())
+    paths = []
+    for kind in FilerType:
+        holders = {hid: dataclasses.replace(h, filer_type=kind) for hid, h in example.holders.items()}
+        paths += _write_holders(dataclasses.replace(example, holders=holders), 2025, out, kind.value)
     return paths
 
 
@@ -61,7 +87,12 @@ def summary_workbook(out: Path) -> Path:
     example = api.load(cpdi.example_path())
     result = api.compute(example, 2025)
     rows = summary_rows(_by_holder(result.ledgers), example.holders, 2025)
-    return write_summary_workbook(out / "summary-2025.xlsx", 2025, rows, load_template(), PREPARED, 4, 1)
+    forms = api.forms(example, 2025, result)
+    broker = _broker_lines(example, 2025, result, forms)
+    totals = [holder_totals_row(f, example.holders.get(h), f"{h}_2025.xlsx", broker.get(h, ()))
+              for h, f in forms.items()]
+    return write_summary_workbook(out / "summary-2025.xlsx", 2025, rows, load_template(), PREPARED, 4, 1,
+                                  totals=totals)
 
 
 def aig_workbooks(out: Path) -> list[Path]:
@@ -136,7 +167,7 @@ def problems_of(paths) -> list[str]:
 # -- the generated workpapers -----------------------------------------------------------------------
 SETS = {
     "example": example_workbooks, "summary": lambda out: [summary_workbook(out)], "aig": aig_workbooks,
-    "synthetic": synthetic_workbooks, "large": large_workbooks,
+    "synthetic": synthetic_workbooks, "large": large_workbooks, "filers": filer_workbooks,
 }
 
 

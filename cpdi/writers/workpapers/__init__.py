@@ -180,6 +180,9 @@ def _holder_forms(holder: Holder | None, holder_id: str, year: int, ledgers: lis
     """The holder's year on the forms (method §12) for their filer type (individual when the
     input names no holder)."""
     filer_type = holder.filer_type if holder is not None else FilerType.INDIVIDUAL
+    if not isinstance(filer_type, FilerType):
+        raise WorkpaperError(f"holder {scrub_text(holder_id, holder.tin)}: its filer_type is not a "
+                             f"FilerType ({', '.join(f.value for f in FilerType)})")
     descriptions = {iid: book.instrument.description for iid, book in books.items() if book.instrument}
     return holder_forms(holder_id, filer_type, year, ledgers, descriptions, mapping)
 

@@ -94,6 +94,7 @@ class _Styles:
         self.wrapped_input = add({"font_color": INPUT_BLUE, "text_wrap": True, "valign": "top"})
         self.wrapped_note = add({"italic": True, "font_color": "#595959", "text_wrap": True,
                                  "valign": "top"})
+        self.wrapped = add({"text_wrap": True, "valign": "top"})
         self.bool_input = add({"font_color": INPUT_BLUE, "align": "center"})
         self.banner_ok = add({"bold": True, "font_color": "#006100", "bg_color": "#C6EFCE"})
         self.banner_bad = add({
@@ -493,6 +494,18 @@ def _wrapped_lines(text: str, room: float, fmt) -> int:
                 line = candidate
         lines += count
     return lines
+
+
+def wrapped_across(sheet: _Sheet, row: int, col0: int, col1: int, text: str, fmt,
+                   widths: Sequence[float]) -> None:
+    """A long text (a sentence the page is too narrow for) merged across columns ``col0`` …
+    ``col1`` and wrapped there, its row as tall as its lines at the planned ``widths`` (a
+    column widened when the sheet is flushed only makes room)."""
+    room = sum(widths[c] if c < len(widths) else DEFAULT_WIDTH for c in range(col0, col1 + 1))
+    room += _PADDING * (col1 - col0) - 1.0  # a character's slack against the estimate
+    lines = _wrapped_lines(xlsx_safe_text(text, sheet.tin), room, fmt)
+    sheet.heights[row] = max(sheet.heights.get(row, _LINE_POINTS), lines * _LINE_POINTS)
+    sheet.merged_text(row, col0, col1, text, fmt)
 
 
 def _repeat_needed(sheet, repeat: tuple[int, int], widths: Sequence[float]) -> bool:

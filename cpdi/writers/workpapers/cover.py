@@ -32,6 +32,7 @@ from cpdi.writers.privacy import mask_tin, scrub_problem_value, scrub_text
 from cpdi.writers.workpapers import cells as _cells
 from cpdi.writers.workpapers.cells import (
     FLAG_MARK, TICKS, _cell, _range, _Sheet, _table_or_none, _Workbook, check_formula, tick_mark,
+    wrapped_across,
 )
 from cpdi.writers.workpapers.form8949_sheet import _Form8949Cells
 from cpdi.writers.workpapers.lot_sheet import FIGURES_DISPOSITION, _LotCells
@@ -111,8 +112,8 @@ def _holder_block(wb: _Workbook, sheet: _Sheet, r: int, holder: Holder | None, r
     info(t.line("tax_year", year), sheet.number, year, st.year_input)
     info(t.line("prepared", year), sheet.date, wb.prepared, st.input["date"])
     info(t.line("workpaper_ref", year), sheet.text, wb.ref, st.text)
-    sheet.text(r, 0, "Blue: inputs (input files, the engine's ledger of earlier years); black: formulas.",
-               st.note)
+    sheet.text(r, 0, "Blue: inputs (input files; the engine's ledger of earlier years, and of this year in "
+                     "the 'cpdi ledger' columns the checks compare with); black: formulas.", st.note)
     return r + 2
 
 
@@ -332,7 +333,8 @@ def _see(wb: _Workbook, sheet: _Sheet, row: int, col: int, text: str) -> None:
 
 def _disclosures_block(wb: _Workbook, sheet: _Sheet, r: int, disclosures: Sequence[str]) -> int:
     """The instrument sheets' disclosures — each sentence saying where the schedule used departs
-    from the issuer's as printed — one a row, each once; "None." when there is none."""
+    from the issuer's as printed — one a row across the figures' table, wrapped, each once;
+    "None." when there is none."""
     t, st, year = wb.t, wb.styles, wb.year
     sheet.text(r, 0, t.section("cover_disclosures", year), st.section)
     r += 1
@@ -340,8 +342,9 @@ def _disclosures_block(wb: _Workbook, sheet: _Sheet, r: int, disclosures: Sequen
     if not shown:
         sheet.text(r, 0, t.line("none", year), st.note)
         r += 1
+    last = len(t.tables["form_lines"].order) - 1  # across the figures' table, wrapped
     for text in shown:
-        sheet.text(r, 0, text, st.text)
+        wrapped_across(sheet, r, 0, last, text, st.wrapped, list(t.widths["cover"]))
         r += 1
     return r + 1
 

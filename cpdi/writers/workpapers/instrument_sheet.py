@@ -20,6 +20,7 @@ from cpdi.engine.daycount import DayCount
 from cpdi.model import DailyPortionBasis, Instrument
 from cpdi.writers.workpapers.cells import (
     KV_LABEL, KV_TICK, KV_VALUE, _Sheet, _Workbook, _cell, _range, _weight_format, _widths, tick_mark,
+    wrapped_across,
 )
 
 # Kinds of the table columns (for widths and formats).
@@ -142,14 +143,14 @@ def _instrument_sheet(wb: _Workbook, book) -> _InstrumentCells:
 
     refs = _schedule_table(wb, sheet, book, terms, table, layout, table_section, typed_fractions)
     _validation_block(wb, sheet, book, terms, table)
+    kinds = [SCHEDULE_KINDS[cid] for cid in layout.order]
+    widths = _widths(t, [kinds], {KV_VALUE: t.widths["money"], VALIDATION_VALUE: t.widths["money"]})
     if disclosures:
-        _disclosure_block(wb, sheet, disclosures, disclosure_row)
+        _disclosure_block(wb, sheet, disclosures, disclosure_row, widths)
 
     if chart_row is not None:
         sheet.text(chart_row, 0, t.section("instrument_chart", wb.year), st.section)
         _aip_chart(wb, sheet, table, chart_row)
-    kinds = [SCHEDULE_KINDS[cid] for cid in layout.order]
-    widths = _widths(t, [kinds], {KV_VALUE: t.widths["money"], VALIDATION_VALUE: t.widths["money"]})
     wb.print_setup(sheet, (header, header), header + 1, widths)
     column = lambda cid: f"{sheet.quoted}!{_range(first, col[cid], table.last)}" if periods else ""  # noqa: E731
     return _InstrumentCells(
@@ -483,11 +484,14 @@ def disclosure_sentences(instrument: Instrument, report) -> list[str]:
     return sentences
 
 
-def _disclosure_block(wb: _Workbook, sheet: _Sheet, sentences: list[str], row: int) -> None:
-    """The disclosure sentences under the terms and validation, across the sheet."""
+def _disclosure_block(wb: _Workbook, sheet: _Sheet, sentences: list[str], row: int,
+                      widths: list[float]) -> None:
+    """The disclosure sentences under the terms and validation, each across the sheet's
+    columns, wrapped (a sentence is often wider than the page)."""
     sheet.text(row, 0, wb.t.line("disclosure", wb.year), wb.styles.section)
+    last = max(0, len(widths) - 1)
     for offset, sentence in enumerate(sentences, start=1):
-        sheet.text(row + offset, 0, sentence, wb.styles.text)
+        wrapped_across(sheet, row + offset, 0, last, sentence, wb.styles.wrapped, widths)
 
 
 # -- chart -----------------------------------------------------------------------------------------
