@@ -120,6 +120,7 @@ def test_removed_workbook_names_are_masked_when_tin_shaped(tmp_path, capsys):
                 if r["holder_id"] == "H-1004" else r)
     rewrite_csv(folder / "holders.csv", change=lambda r: {**r, "holder_id": "123-45-6789"}
                 if r["holder_id"] == "H-1004" else r)
+    rewrite_csv(folder / "broker_1099.csv", keep=lambda r: r["holder_id"] != "H-1004")
     assert workpapers_cli(folder, "--year", 2025, "--out", out, "--prepared", PREPARED, "--quiet") == 0
     rewrite_csv(folder / "lots.csv", keep=lambda r: r["holder_id"] != "123-45-6789")
     rewrite_csv(folder / "holders.csv", keep=lambda r: r["holder_id"] != "123-45-6789")

@@ -42,7 +42,7 @@ from workpaper_layout import layout_problems
 PREPARED = date(1999, 2, 15)
 YEAR = 1998
 CENT = 0.01
-HOLDER = Holder("H1", "Regulation Examples Trust", "123-45-6789", FilerType.INDIVIDUAL)
+HOLDER = Holder("H1", "Regulation Examples Trust", "123-45-6789", filer_type=FilerType.INDIVIDUAL)
 
 Z_NOTE = instrument("1996-12-31", [("1997-12-31", 500.0), ("1998-12-31", 660.0)], 10.0, instrument_id="ZNOTE")
 E_NOTE = instrument("1996-12-31", [("1997-12-31", 0.0, "fixed"), ("1998-12-31", 1200.0)], 9.54,

@@ -605,7 +605,7 @@ def test_holder_workbook_masks_unicode_spellings_and_its_sheet_references(tmp_pa
         assert_no_tin(data.decode("utf-8", "replace"), f"{path.name}:{name}", *UNICODE_LEAKS)
     book = openpyxl.load_workbook(path)
     names = book.sheetnames
-    assert len({n.lower() for n in names}) == len(names) == 2 + 3 + 7, names  # cover, lots, instruments, lots
+    assert len({n.lower() for n in names}) == len(names) == 3 + 3 + 7, names  # cover, lots, form 8949, instruments, lots
     assert sum(n.startswith("Lot L-_____") for n in names) == 5, names  # masked, then kept apart (~2, ~3 …)
     for n in names:
         assert 0 < len(n) <= 31 and not re.search(r"[\[\]:*?/\\]", n), n
