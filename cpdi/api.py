@@ -705,7 +705,7 @@ def forms(portfolio: Portfolio, year: int, result: LedgerResult, mapping=None) -
     holder with a lot held in ``year`` (holders in input order, then lots' order), from a
     :func:`compute` ``result`` through at least ``year``.  ``mapping`` is a
     :class:`cpdi.engine.forms.FormMapping` (default: the packaged ``templates/forms.toml``)."""
-    from cpdi.engine.forms import holder_forms
+    from cpdi.engine.forms import broker_bases, holder_forms
     from cpdi.model import FilerType
     from cpdi.readers.form_lines import load_form_mapping
 
@@ -721,6 +721,7 @@ def forms(portfolio: Portfolio, year: int, result: LedgerResult, mapping=None) -
     for holder_id in order:
         holder = portfolio.holders.get(holder_id)
         filer_type = holder.filer_type if holder is not None else FilerType.INDIVIDUAL
+        bases = broker_bases(getattr(portfolio, "broker_1099", ()), holder_id, year)
         out[holder_id] = holder_forms(holder_id, filer_type, year, by_holder[holder_id],
-                                      descriptions, mapping)
+                                      descriptions, mapping, bases)
     return out

@@ -351,3 +351,35 @@ def test_the_new_sheets_print_cleanly(books):
     Cover sheets of every workbook above (tests/workpaper_layout.py)."""
     for name, (path, _, _) in books.items():
         assert layout_problems(path) == [], name
+
+
+def test_a_broker_basis_in_column_e_is_corrected_with_code_b(tmp_path):
+    """Form 8949 instructions, code B: on a box A or D line, (e) is the basis the 1099-B shows
+    "even though that basis is incorrect", corrected in (g).  Z-SALE (box D) with a broker basis
+    of $1,000 (the original cost) against cpdi's $600: (e) 1,000 typed blue, (g) −30 + 400 = 370
+    with code BO, (h) still 0; LibreOffice recalculates the same, and the Cover's box D totals
+    follow.  A box B/E line (E-105) keeps cpdi's basis in (e) whatever the broker said."""
+    from cpdi.engine.forms import holder_forms
+    from cpdi.readers.form_lines import load_form_mapping
+
+    portfolio = regulation_portfolio()
+    result = api.compute(portfolio, YEAR, accept_residual=list(portfolio.instruments))
+    forms = holder_forms("H1", FilerType.INDIVIDUAL, YEAR, result.ledgers,
+                         {}, load_form_mapping(), {"Z-SALE": 1000.0, "E-105": 1000.0})
+    by_lot = {line.lot_id: line for line in forms.form8949}
+    assert by_lot["Z-SALE"].adjustment_code == "BO"
+    assert by_lot["E-105"].cost_basis == pytest.approx(by_lot["E-105"].cpdi_basis)
+    path = tmp_path / "b.xlsx"
+    write_holder_workbook(path, portfolio.holders["H1"], "H1", YEAR, result.ledgers, result.books, None,
+                          PREPARED, forms=forms)
+    copy = recalculate([path], tmp_path / "recalculated")[path]
+    t = load_template()
+    for book in (open_book(path), open_book(copy)):
+        row = form8949_rows(book["Form 8949"], t)["Z-SALE"]
+        got = (row["proceeds"], row["cost_basis"], row["adjustment"], row["gain_loss"])
+        assert got == pytest.approx((630.0, 1000.0, 370.0, 0.0), abs=CENT)
+        assert (row["code"], row["check"]) == ("BO", CHECK_MARK)
+        assert row["cost_basis"] == pytest.approx(by_lot["Z-SALE"].cost_basis)
+    formulas = form8949_rows(open_book(path, data_only=False)["Form 8949"], t)["Z-SALE"]
+    assert not str(formulas["cost_basis"]).startswith("=")  # typed from the 1099-B
+    assert re.search(r"\+[A-Z]+\d+-'Lot Z-SALE'!G\d+$", formulas["adjustment"])

@@ -307,3 +307,55 @@ def test_the_packaged_mapping_is_the_repositorys_file():
 
     assert DEFAULT_MAPPING.resolve() == (Path(__file__).resolve().parents[1] / "templates" / "forms.toml")
     assert MAPPING.edition == "2025"
+
+
+# --- a broker's basis on the line (code B) -----------------------------------------------------
+
+def test_box_a_or_d_line_shows_the_broker_basis_corrected_with_code_b():
+    """Form 8949 instructions, code B: box A/D, enter the 1099-B basis in (e) and correct it in
+    (g); (h) does not move.  (b)(8)(iv) Example 2's $990 sale: cpdi's basis $1,095; the broker
+    reported the $1,000 cost."""
+    from dataclasses import replace
+
+    a_lot = replace(lot("1996-12-31", 1000.0, sold="1998-01-01", proceeds=990.0),
+                    basis_reported=BasisReported.YES)
+    row = ledger(E_NOTE, a_lot).years[-1]
+    plain = form8949_line(a_lot, row, "x", INDIVIDUAL, CODES)
+    corrected = form8949_line(a_lot, row, "x", INDIVIDUAL, CODES, broker_basis=1000.0)
+    assert corrected.box == "D" and corrected.adjustment_code == "BO"
+    assert corrected.cost_basis == 1000.0
+    assert corrected.cpdi_basis == pytest.approx(plain.cost_basis)
+    assert corrected.basis_adjustment == pytest.approx(1000.0 - plain.cost_basis)
+    assert corrected.adjustment_amount == pytest.approx(plain.adjustment_amount + corrected.basis_adjustment)
+    assert corrected.gain_loss == pytest.approx(plain.gain_loss)
+    assert adds_up(corrected)
+    # the same basis as cpdi's: nothing to correct
+    same = form8949_line(a_lot, row, "x", INDIVIDUAL, CODES, broker_basis=plain.cost_basis + 0.001)
+    assert (same.adjustment_code, same.basis_adjustment) == ("O", 0.0)
+
+
+@pytest.mark.parametrize("reported", [BasisReported.NO, BasisReported.NO_1099])
+def test_box_b_c_e_f_lines_keep_cpdis_basis(reported):
+    """Box B/E (basis not reported) or C/F: the correct basis goes in (e); a broker figure is
+    not used there."""
+    from dataclasses import replace
+
+    a_lot = replace(lot("1996-12-31", 1000.0, sold="1998-01-01", proceeds=990.0), basis_reported=reported)
+    row = ledger(E_NOTE, a_lot).years[-1]
+    line = form8949_line(a_lot, row, "x", INDIVIDUAL, CODES, broker_basis=1000.0)
+    assert line.cost_basis == pytest.approx(row.adjusted_basis_end)
+    assert "B" not in line.adjustment_code and line.basis_adjustment == 0.0
+
+
+def test_broker_bases_reads_the_holders_1099b_box_1e_figures_of_the_year():
+    from cpdi.engine.forms import broker_bases
+    from cpdi.model import BrokerFigure
+
+    figures = (
+        BrokerFigure("H1", "N", 2025, "1099-B", "1e", 100.0, "L1"),
+        BrokerFigure("H1", "N", 2025, "1099-B", "1d", 90.0, "L1"),
+        BrokerFigure("H1", "N", 2024, "1099-B", "1e", 80.0, "L2"),
+        BrokerFigure("H2", "N", 2025, "1099-B", "1e", 70.0, "L3"),
+        BrokerFigure("H1", "N", 2025, "1099-OID", "1", 5.0, None),
+    )
+    assert broker_bases(figures, "H1", 2025) == {"L1": 100.0}

@@ -320,13 +320,14 @@ def _holder_task(holder_id: str) -> HolderOutcome:
 def _holder_returns(state, holder_id: str, holder, ledgers) -> tuple:
     """The holder's year on the forms for their filer type (method §12) and, when the input has
     broker figures of the year for them, their broker reconciliation lines."""
-    from cpdi.engine.forms import holder_forms
+    from cpdi.engine.forms import broker_bases, holder_forms
     from cpdi.model import FilerType
 
     year = state["year"]
     filer_type = holder.filer_type if holder is not None else FilerType.INDIVIDUAL
-    forms = holder_forms(holder_id, filer_type, year, ledgers, state["descriptions"], state["mapping"])
     figures = state["broker"].get(holder_id, ())
+    forms = holder_forms(holder_id, filer_type, year, ledgers, state["descriptions"], state["mapping"],
+                         broker_bases(figures, holder_id, year))
     if not figures:
         return forms, ()
     from cpdi.engine.reconciliation import reconcile

@@ -124,7 +124,8 @@ class FilerForms:
 class FormMapping:
     """Every filer type's form lines, and the Form 8949 adjustment codes cpdi uses: ``ordinary``
     for taking the ordinary part of a gain or loss out of column (h), ``carryforward`` for the
-    negative adjustment carryforward that reduced the amount realized (b)(6)(iii)(C)."""
+    negative adjustment carryforward that reduced the amount realized (b)(6)(iii)(C), ``basis``
+    for correcting a Form 1099-B basis shown in column (e) (box A or D)."""
 
     filers: dict  # FilerType -> FilerForms
     adjustment_codes: dict  # "ordinary" / "carryforward" -> code letter
@@ -187,7 +188,12 @@ class Form8949Line:
     the sale proceeds, the redemption on a call (b)(7)(v), the projected payment at maturity
     (b)(7)(iv); ``cost_basis`` (column (e)) the adjusted basis at disposition (b)(7)(iii);
     ``adjustment_amount`` (column (g)) takes out the ordinary part of the gain or loss (b)(8) and
-    the carryforward applied (b)(6)(iii)(C); ``gain_loss`` (column (h)) is the capital part."""
+    the carryforward applied (b)(6)(iii)(C); ``gain_loss`` (column (h)) is the capital part.
+
+    For a box A or D line whose Form 1099-B basis (box 1e) is known, column (e) is the broker's
+    basis, "even though that basis is incorrect", and (g) corrects it with code B (Form 8949
+    instructions, code B): ``basis_adjustment = cost_basis − adjusted_basis`` is then part of
+    (g); ``adjusted_basis`` is always cpdi's."""
 
     holder_id: str
     lot_id: str
@@ -208,6 +214,13 @@ class Form8949Line:
     carryforward_applied: float = 0.0  # (b)(6)(iii)(C), ≥ 0
     basis_reported: BasisReported = BasisReported.YES
     schedule_d_line: str = ""  # where the box's total goes, for the holder's filer type
+    adjusted_basis: float | None = None  # cpdi's basis at disposition (b)(7)(iii); None: = cost_basis
+    basis_adjustment: float = 0.0  # (e) − adjusted_basis: the broker's basis corrected, code B
+
+    @property
+    def cpdi_basis(self) -> float:
+        """cpdi's adjusted basis at disposition, whatever column (e) shows."""
+        return self.cost_basis if self.adjusted_basis is None else self.adjusted_basis
 
 
 def description_of(lot: Lot, instrument_id: str, instrument_description: str) -> str:
@@ -222,16 +235,28 @@ def description_of(lot: Lot, instrument_id: str, instrument_description: str) ->
 DESCRIPTION_LIMIT = 80
 
 
-def form8949_line(lot: Lot, row, description: str, filer: FilerForms, codes: dict) -> Form8949Line:
+def form8949_line(lot: Lot, row, description: str, filer: FilerForms, codes: dict,
+                  broker_basis: float | None = None) -> Form8949Line:
     """The Form 8949 line of a lot's disposition year (``row`` is its :class:`LotYear` with a
     disposition).  The adjustment takes out, with its code, the ordinary part of the gain or
     loss ((b)(8)(i)–(ii): reported as interest or ordinary loss, not on Form 8949's column (h))
     and the carryforward that reduced the amount realized ((b)(6)(iii)(C): a reduction of the
-    amount realized that a broker's gross proceeds do not show)."""
+    amount realized that a broker's gross proceeds do not show).
+
+    ``broker_basis`` is the basis the lot's Form 1099-B reported (box 1e), if known: on a box A
+    or D line (basis reported to the IRS) column (e) shows it and (g) corrects it to cpdi's
+    adjusted basis with code B, as the Form 8949 instructions direct; on a box B or E line the
+    correct basis goes in (e) and it is not used."""
     if row.disposition_date is None:
         raise ValueError(f"lot {lot.lot_id} has no disposition in {row.tax_year}")
     proceeds = row.consideration
-    cost = row.adjusted_basis_end
+    adjusted = row.adjusted_basis_end
+    term = holding_term(lot.acquisition_date, row.disposition_date)
+    reported = lot.basis_reported or default_basis_reported(lot.acquisition_date, filer)
+    box = form8949_box(term, reported)
+    cost = adjusted
+    if broker_basis is not None and reported is BasisReported.YES and abs(broker_basis - adjusted) >= ROUNDING:
+        cost = broker_basis
     ordinary = row.ordinary_income_on_disposition - row.ordinary_loss_on_disposition
     capital = row.capital_gain_on_disposition - row.capital_loss_on_disposition
     carryforward = proceeds - row.amount_realized
@@ -241,9 +266,8 @@ def form8949_line(lot: Lot, row, description: str, filer: FilerForms, codes: dic
         used.append(codes["ordinary"])
     if abs(carryforward) >= ROUNDING:
         used.append(codes["carryforward"])
-    term = holding_term(lot.acquisition_date, row.disposition_date)
-    reported = lot.basis_reported or default_basis_reported(lot.acquisition_date, filer)
-    box = form8949_box(term, reported)
+    if cost != adjusted:
+        used.append(codes["basis"])
     return Form8949Line(
         holder_id=lot.holder_id, lot_id=lot.lot_id, instrument_id=lot.instrument_id,
         description=description, date_acquired=lot.acquisition_date,
@@ -252,6 +276,7 @@ def form8949_line(lot: Lot, row, description: str, filer: FilerForms, codes: dic
         gain_loss=capital, term=term, box=box, ending=row.ending, ordinary_amount=ordinary,
         carryforward_applied=carryforward, basis_reported=reported,
         schedule_d_line=filer.schedule_d[box].where,
+        adjusted_basis=adjusted, basis_adjustment=cost - adjusted,
     )
 
 
@@ -271,6 +296,7 @@ def rounded_line(line: Form8949Line) -> Form8949Line:
         adjustment_amount=cents(gain - proceeds + cost),
         ordinary_amount=cents(line.ordinary_amount),
         carryforward_applied=cents(line.carryforward_applied),
+        adjusted_basis=cents(line.cpdi_basis), basis_adjustment=cents(line.basis_adjustment),
     )
 
 
@@ -395,10 +421,12 @@ def form_totals(filer: FilerForms, income: tuple[IncomeLine, ...],
 
 
 def holder_forms(holder_id: str, filer_type: FilerType, year: int, ledgers,
-                 descriptions: dict, mapping: FormMapping) -> HolderForms:
+                 descriptions: dict, mapping: FormMapping,
+                 broker_bases: dict | None = None) -> HolderForms:
     """A holder's year on the forms (method §12), from the holder's lot ledgers (those of
     other holders, and lots with no row in ``year``, are left out).  ``descriptions`` maps an
-    instrument id to its description (Form 8949 column (a))."""
+    instrument id to its description (Form 8949 column (a)); ``broker_bases`` maps a lot id to
+    the basis its Form 1099-B reported (:func:`broker_bases`), for code B corrections."""
     filer = mapping.filer(filer_type)
     rows, lines = [], []
     for ledger in ledgers:
@@ -411,8 +439,19 @@ def holder_forms(holder_id: str, filer_type: FilerType, year: int, ledgers,
         if row.disposition_date is not None:
             lot = ledger.lot
             text = description_of(lot, lot.instrument_id, descriptions.get(lot.instrument_id, ""))
-            lines.append(form8949_line(lot, row, text, filer, mapping.adjustment_codes))
+            lines.append(form8949_line(lot, row, text, filer, mapping.adjustment_codes,
+                                       (broker_bases or {}).get(lot.lot_id)))
     income = income_lines(holder_id, filer, rows)
     form8949 = tuple(lines)
     return HolderForms(holder_id, filer_type, year, form8949, income,
                        form_totals(filer, income, form8949))
+
+
+def broker_bases(figures, holder_id: str, year: int) -> dict:
+    """``lot_id -> amount`` of the holder's Form 1099-B box 1e figures of ``year`` (the basis
+    the broker reported for a lot's disposition), from ``BrokerFigure`` rows."""
+    return {
+        figure.lot_id: figure.amount for figure in figures
+        if figure.holder_id == holder_id and figure.tax_year == year and figure.form == "1099-B"
+        and figure.box.lower() == "1e" and figure.lot_id
+    }

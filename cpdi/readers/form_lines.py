@@ -56,9 +56,9 @@ def _mapping(raw: dict, source: str) -> FormMapping:
         if key not in known:
             raise FormMappingError(source, key, f"unknown key; expected one of {', '.join(sorted(known))}")
     codes = raw.get("adjustment_codes")
-    if not isinstance(codes, dict) or set(codes) != {"ordinary", "carryforward"}:
+    if not isinstance(codes, dict) or set(codes) != {"ordinary", "carryforward", "basis"}:
         raise FormMappingError(source, "adjustment_codes",
-                               "must give exactly the codes 'ordinary' and 'carryforward'")
+                               "must give exactly the codes 'ordinary', 'carryforward' and 'basis'")
     for name, code in codes.items():
         if not (isinstance(code, str) and len(code) == 1 and code.isalpha() and code.isupper()):
             raise FormMappingError(source, f"adjustment_codes.{name}",

@@ -1,5 +1,5 @@
-"""``form8949_YYYY.csv``: one row per lot disposed of in the year — a sale, call, conversion or
-maturity — with Form 8949's columns, then the detail a reviewer checks them against
+"""``form8949_YYYY.csv``: one row per lot disposed of in the year — a sale, an issuer call or a
+retirement at maturity — with Form 8949's columns, then the detail a reviewer checks them against
 (docs/formats.md, "Output: `cpdi forms`"; method §12).
 
 The amounts are the line as presented (:func:`cpdi.engine.forms.rounded_line`): proceeds
@@ -9,7 +9,10 @@ adjustment (column (g)) is what makes the line add up in cents::
     proceeds − cost_basis + adjustment_amount = gain_loss
 
 so column (h) carries only the capital part of the gain or loss; the ordinary part is on
-``income_YYYY.csv`` (Treas. Reg. §1.1275-4(b)(8); Form 8949 instructions, code O).
+``income_YYYY.csv`` (Treas. Reg. §1.1275-4(b)(8); Form 8949 instructions, code O).  A box A
+or D line whose Form 1099-B basis is given (``broker_1099.csv`` box 1e) shows that basis in
+column (e) and corrects it in (g) with code B; ``adjusted_basis`` is cpdi's basis and
+``basis_adjustment`` the correction.
 """
 
 from __future__ import annotations
@@ -30,12 +33,13 @@ FORM8949_COLUMNS = (
 
 DETAIL_COLUMNS = (
     "filer_type", "schedule_d_line", "ending", "ordinary_amount", "carryforward_applied",
-    "basis_reported",
+    "basis_reported", "adjusted_basis", "basis_adjustment",
 )
 """After the form's columns: the return the line goes on, where its box's total goes, how the
 lot ended, the ordinary part taken out by the adjustment (signed: income positive, loss
-negative), the carryforward that reduced the amount realized (b)(6)(iii)(C), and what the
-broker's 1099-B reported."""
+negative), the carryforward that reduced the amount realized (b)(6)(iii)(C), what the
+broker's 1099-B reported, cpdi's adjusted basis at disposition (b)(7)(iii), and the code B part
+of the adjustment (the broker's basis in column (e) less cpdi's)."""
 
 COLUMNS = FORM8949_COLUMNS + DETAIL_COLUMNS
 
@@ -56,7 +60,7 @@ def form8949_row(line: Form8949Line, filer_type: str, tins) -> list[str]:
         money(shown.adjustment_amount), money(shown.gain_loss), shown.term.value, shown.box,
         filer_type, text(shown.schedule_d_line), text(shown.ending),
         money(shown.ordinary_amount), money(shown.carryforward_applied),
-        shown.basis_reported.value,
+        shown.basis_reported.value, money(shown.cpdi_basis), money(shown.basis_adjustment),
     ]
 
 

@@ -24,7 +24,7 @@ from datetime import date
 
 from cpdi.engine.forms import BOXES, FilerForms, Form8949Line, HolderForms
 from cpdi.writers.workpapers.cells import (
-    CHECK_TOLERANCE, WorkpaperError, _range, _Sheet, _table_or_none, _widths, _Workbook,
+    CHECK_TOLERANCE, WorkpaperError, _cell, _range, _Sheet, _table_or_none, _widths, _Workbook,
     check_formula,
 )
 from cpdi.writers.workpapers.lot_sheet import _LotCells
@@ -134,7 +134,7 @@ def _check_line(line: Form8949Line, lot: _LotCells) -> None:
     written)."""
     value = {key: ref_value[1] for key, ref_value in lot.refs.items()}
     sheet = {
-        "proceeds": value["consideration"], "cost_basis": value["adjusted_basis"],
+        "proceeds": value["consideration"], "cpdi_basis": value["adjusted_basis"],
         "gain_loss": value["capital_gain_on_disposition"] - value["capital_loss_on_disposition"],
         "ordinary_amount": value["ordinary_income_on_disposition"] - value["ordinary_loss_on_disposition"],
         "carryforward_applied": value["carryforward_applied"],
@@ -161,12 +161,18 @@ def _line_row(wb: _Workbook, sheet: _Sheet, r: int, c: dict, line: Form8949Line,
         else:
             sheet.date(r, c[cid], day, st.input["date"])
     d = sheet.formula(r, c["proceeds"], ref["consideration"], line.proceeds, st.formula["money"])
-    e = sheet.formula(r, c["cost_basis"], ref["adjusted_basis"], line.cost_basis, st.formula["money"])
+    if line.basis_adjustment:  # (e) is the 1099-B's basis, corrected in (g) with code B
+        sheet.number(r, c["cost_basis"], line.cost_basis, st.input["money"])
+        e = _cell(r, c["cost_basis"])
+        correction = f"+{e}-{ref['adjusted_basis']}"
+    else:
+        e = sheet.formula(r, c["cost_basis"], ref["adjusted_basis"], line.cost_basis, st.formula["money"])
+        correction = ""
     sheet.text(r, c["code"], line.adjustment_code, st.text_input)
     g = sheet.formula(
         r, c["adjustment"],
         f"{ref['ordinary_loss_on_disposition']}-{ref['ordinary_income_on_disposition']}"
-        f"-{ref['carryforward_applied']}",
+        f"-{ref['carryforward_applied']}{correction}",
         line.adjustment_amount, st.formula["money"])
     h = sheet.formula(r, c["gain_loss"],
                       f"{ref['capital_gain_on_disposition']}-{ref['capital_loss_on_disposition']}",

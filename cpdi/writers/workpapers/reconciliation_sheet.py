@@ -113,6 +113,8 @@ def _cpdi_link(line: ReconciliationLine, form8949: _Form8949Cells,
                                          and (not line.lot_id or lot_id == line.lot_id))
     if source == "form8949":
         rows = [(row, fl) for (iid, lid), (row, fl) in form8949.rows.items() if mine(iid, lid)]
+        if figure == "cost_basis" and any(fl.basis_adjustment for _, fl in rows):
+            return None  # (e) shows the broker's basis (code B): cpdi's is typed beside it
         refs = [form8949.cell(row, figure) for row, _ in rows]
         value = sum(getattr(fl, "proceeds" if figure == "proceeds" else "cost_basis") for _, fl in rows)
         where = ", ".join(f"{form8949.sheet.name} row {row + 1} {column}" for row, _ in rows)
