@@ -164,7 +164,7 @@ def live(tmp_path_factory, libreoffice):
                 continue
             name = f"{tag}-{holder_file_name(holder_id, year)}"
             write_holder_workbook(out / "written" / name, portfolio.holders.get(holder_id), holder_id, year,
-                                  ledgers, before.books, template, PREPARED)
+                                  ledgers, before.books, template, PREPARED, forms=forms_before[holder_id])
             yields, costs = perturb_workbook(out / "written" / name, out / "changed" / name, set(before.books),
                                              factors)
             assert yields >= 1 and costs == len(held)

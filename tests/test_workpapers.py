@@ -170,9 +170,10 @@ def recalculated(tmp_path_factory, libreoffice):  # libreoffice: skips, or fails
     saved, wp.cells.FORMULA_LIMIT = wp.cells.FORMULA_LIMIT, 10
     try:
         path = out / "fallback-H-1002_2025.xlsx"
+        forms_1002 = api.forms(example, 2025, result)["H-1002"]  # with the broker's 1099-B basis (code B)
         write_holder_workbook(path, example.holders["H-1002"], "H-1002", 2025, ledgers, result.books,
-                              template, PREPARED)
-        cases.append(case(path, 2025, ledgers, api.forms(example, 2025, result)["H-1002"]))
+                              template, PREPARED, forms=forms_1002)
+        cases.append(case(path, 2025, ledgers, forms_1002))
     finally:
         wp.cells.FORMULA_LIMIT = saved
 
@@ -393,8 +394,9 @@ def test_the_cover_falls_back_on_the_lots_sheet_totals(recalculated):
 def test_every_disposed_lot_has_one_form_8949_line_of_its_capital_part(recalculated):
     """Recalculated, the Form 8949 sheet has one line per lot disposed of in the year, no other,
     and its column (h) is the ledger's capital part (capital gain − capital loss), its (d) the
-    consideration, its (e) the adjusted basis at disposition, its (g) what makes (d) − (e) + (g)
-    = (h) — the check cell reads ✓ — and its box the forms layer's."""
+    consideration, its (e) the adjusted basis at disposition — or, on a box A/D line with the
+    broker's 1099-B basis, that basis, corrected in (g) by the difference (code B) — its (g)
+    what makes (d) − (e) + (g) = (h) — the check cell reads ✓ — and its box the forms layer's."""
     cases, recalc_dir = recalculated
     t = load_template()
     checked = 0
@@ -409,7 +411,10 @@ def test_every_disposed_lot_has_one_form_8949_line_of_its_capital_part(recalcula
             capital = row.capital_gain_on_disposition - row.capital_loss_on_disposition
             assert got["gain_loss"] == pytest.approx(capital, abs=CENT), (case.path.name, lot_id)
             assert got["proceeds"] == pytest.approx(row.consideration, abs=CENT)
-            assert got["cost_basis"] == pytest.approx(row.adjusted_basis_end, abs=CENT)
+            line = boxes[lot_id]
+            assert line.cpdi_basis == pytest.approx(row.adjusted_basis_end, abs=CENT)
+            assert got["cost_basis"] == pytest.approx(line.cost_basis, abs=CENT)
+            assert line.basis_adjustment == pytest.approx(line.cost_basis - row.adjusted_basis_end)
             assert got["proceeds"] - got["cost_basis"] + got["adjustment"] == pytest.approx(got["gain_loss"], abs=CENT)
             assert got["check"] == CHECK_MARK
             ordinary = row.ordinary_income_on_disposition - row.ordinary_loss_on_disposition
