@@ -16,7 +16,12 @@ id, never a formula); the helpers below are the one place the writers do it.
 
 from __future__ import annotations
 
+import csv
+import os
+from typing import Iterable, Sequence
+
 from cpdi.engine.forms import cents
+from cpdi.writers.atomic import atomic_text
 from cpdi.writers.privacy import TinIndex, csv_safe, tin_index
 
 
@@ -35,3 +40,16 @@ def text_cell(value, holder_id: str, tins: TinIndex) -> str:
 def tins_of(tins) -> TinIndex:
     """``holder_id -> tin`` (a mapping or an index; ``None`` for none) as a :class:`TinIndex`."""
     return tin_index(tins)
+
+
+def write_table(target: str | os.PathLike, columns: Sequence[str], rows: Iterable[list[str]]) -> int:
+    """Write a header and ``rows`` (cells already presented) atomically to ``target`` as CSV;
+    return the number of rows."""
+    count = 0
+    with atomic_text(target) as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(row)
+            count += 1
+    return count

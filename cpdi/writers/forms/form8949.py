@@ -17,13 +17,11 @@ column (e) and corrects it in (g) with code B; ``adjusted_basis`` is cpdi's basi
 
 from __future__ import annotations
 
-import csv
 import os
 from typing import Iterable
 
 from cpdi.engine.forms import Form8949Line, HolderForms, rounded_line
-from cpdi.writers.atomic import atomic_text
-from cpdi.writers.forms import money, text_cell, tins_of
+from cpdi.writers.forms import money, text_cell, tins_of, write_table
 
 FORM8949_COLUMNS = (
     "holder_id", "lot_id", "instrument_id", "description", "date_acquired", "date_sold",
@@ -68,12 +66,5 @@ def write_form8949_csv(holders: Iterable[HolderForms], target: str | os.PathLike
     """Write every holder's Form 8949 lines (holders in the order given, lots in lot order)
     atomically to ``target``; return the number of rows.  ``tins`` is ``holder_id -> tin``."""
     index = tins_of(tins)
-    count = 0
-    with atomic_text(target) as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(COLUMNS)
-        for forms in holders:
-            for line in forms.form8949:
-                writer.writerow(form8949_row(line, forms.filer_type.value, index))
-                count += 1
-    return count
+    return write_table(target, COLUMNS, (form8949_row(line, forms.filer_type.value, index)
+                                         for forms in holders for line in forms.form8949))

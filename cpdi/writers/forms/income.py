@@ -18,13 +18,11 @@ loss is entered there as a negative amount.
 
 from __future__ import annotations
 
-import csv
 import os
 from typing import Iterable
 
 from cpdi.engine.forms import INCOME_ITEMS, HolderForms, IncomeLine
-from cpdi.writers.atomic import atomic_text
-from cpdi.writers.forms import money, text_cell, tins_of
+from cpdi.writers.forms import money, text_cell, tins_of, write_table
 
 COLUMNS = ("holder_id", "instrument_id", "filer_type") + tuple(
     column for item in INCOME_ITEMS for column in (item, f"{item}_line")
@@ -46,12 +44,5 @@ def write_income_csv(holders: Iterable[HolderForms], target: str | os.PathLike, 
     """Write every holder's ordinary items per instrument atomically to ``target``; return the
     number of rows.  ``tins`` is ``holder_id -> tin``."""
     index = tins_of(tins)
-    count = 0
-    with atomic_text(target) as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(COLUMNS)
-        for forms in holders:
-            for line in forms.income:
-                writer.writerow(income_row(line, index))
-                count += 1
-    return count
+    return write_table(target, COLUMNS,
+                       (income_row(line, index) for forms in holders for line in forms.income))

@@ -12,13 +12,11 @@ the difference is rounding or the known causes add up to it, ``no`` for a flagge
 
 from __future__ import annotations
 
-import csv
 import os
 from typing import Iterable
 
 from cpdi.engine.reconciliation import ReconciliationLine
-from cpdi.writers.atomic import atomic_text
-from cpdi.writers.forms import money, text_cell, tins_of
+from cpdi.writers.forms import money, text_cell, tins_of, write_table
 
 COLUMNS = ("holder_id", "instrument_id", "form", "box", "broker_amount", "cpdi_amount",
            "difference", "explanation", "lot_id", "explained")
@@ -44,11 +42,4 @@ def write_reconciliation_csv(lines: Iterable[ReconciliationLine], target: str | 
     ``tins`` is ``holder_id -> tin`` (a mapping or a ``TinIndex``): text is masked with the
     row's holder's TIN in any spelling and every other holder's, and is never a formula."""
     index = tins_of(tins)
-    count = 0
-    with atomic_text(target) as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(COLUMNS)
-        for line in lines:
-            writer.writerow(reconciliation_row(line, index))
-            count += 1
-    return count
+    return write_table(target, COLUMNS, (reconciliation_row(line, index) for line in lines))
