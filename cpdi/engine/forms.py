@@ -223,6 +223,10 @@ class Form8949Line:
         return self.cost_basis if self.adjusted_basis is None else self.adjusted_basis
 
 
+DESCRIPTION_LIMIT = 80
+"""Form 8949 column (a) is a short description ("100 sh. XYZ Co."); longer text is cut."""
+
+
 def description_of(lot: Lot, instrument_id: str, instrument_description: str) -> str:
     """Form 8949 column (a): the face amount and the note ("50,000 face 02687QCD8 AIG CMS Curve
     Notes due July 20, 2027").  A parenthetical of the instrument's description (a note to the
@@ -231,8 +235,6 @@ def description_of(lot: Lot, instrument_id: str, instrument_description: str) ->
     words = f"{lot.principal_amount:,.0f} face {instrument_id}" + (f" {text}" if text else "")
     return words if len(words) <= DESCRIPTION_LIMIT else words[: DESCRIPTION_LIMIT - 1].rstrip() + "…"
 
-
-DESCRIPTION_LIMIT = 80
 
 
 def form8949_line(lot: Lot, row, description: str, filer: FilerForms, codes: dict,

@@ -70,14 +70,22 @@ def _mapping(raw: dict, source: str) -> FormMapping:
     return FormMapping(filers, dict(codes), source, edition)
 
 
+def _table(parent: dict, key: str, where: str, known: set, source: str, missing: str) -> dict:
+    """``parent[key]``, a TOML table holding only ``known`` keys (a misspelt key would be a line
+    silently left out)."""
+    table = parent.get(key)
+    if not isinstance(table, dict):
+        raise FormMappingError(source, where, missing)
+    for name in table:
+        if name not in known:
+            raise FormMappingError(source, f"{where}.{name}",
+                                   f"unknown key; expected one of {', '.join(sorted(known))}")
+    return table
+
+
 def _filer(raw: dict, filer_type: FilerType, source: str) -> FilerForms:
     name = filer_type.value
-    table = raw.get(name)
-    if not isinstance(table, dict):
-        raise FormMappingError(source, name, "missing: every filer type needs its form lines")
-    for key in table:
-        if key not in _FILER_KEYS:
-            raise FormMappingError(source, f"{name}.{key}", "unknown key")
+    table = _table(raw, name, name, _FILER_KEYS, source, "missing: every filer type needs its form lines")
     return_form = _text(table, "return_form", f"{name}.return_form", source)
     receives = table.get("receives_1099b", True)
     if not isinstance(receives, bool):
@@ -137,12 +145,7 @@ def _text(table: dict, key: str, where: str, source: str) -> str:
 
 
 def _line(lines: dict, item: str, where: str, source: str) -> FormLine:
-    entry = lines.get(item)
-    if not isinstance(entry, dict):
-        raise FormMappingError(source, where, "missing: every item needs its form line")
-    for key in entry:
-        if key not in _LINE_KEYS:
-            raise FormMappingError(source, f"{where}.{key}", "unknown key")
+    entry = _table(lines, item, where, _LINE_KEYS, source, "missing: every item needs its form line")
     form = _text(entry, "form", f"{where}.form", source)
     line = entry.get("line", "")
     if not isinstance(line, str):
