@@ -48,6 +48,17 @@ class PaymentKind(enum.Enum):
     REDEMPTION = "redemption"
 
 
+class DispositionKind(enum.Enum):
+    """How a lot with a ``disposition_date`` leaves the holder (lots.csv ``disposition_kind``,
+    method §7): ``sale`` to another holder (the buyer holds the sale date), or ``conversion``
+    into the issuer's stock (a retirement in exchange for stock: the converting holder holds the
+    conversion date; the amount realized is the stock's fair market value plus any cash,
+    Rev. Rul. 2002-31; (b)(8))."""
+
+    SALE = "sale"
+    CONVERSION = "conversion"
+
+
 class FilerType(enum.Enum):
     """Who files the return a holder's figures go on (holders.csv ``filer_type``); the form
     lines each kind of filer uses are template data (``templates/forms.toml``, method §12)."""
@@ -158,6 +169,9 @@ class ActualPayment:
     date: date
     amount: float
     kind: PaymentKind = PaymentKind.SCHEDULED
+    # the day the amount of a contingent payment became fixed, if before it was paid; more than
+    # six months before ``date`` it changes the schedule from that day ((b)(9)(ii), method §13)
+    fixing_date: date | None = None
 
 
 @dataclass(frozen=True)
@@ -176,6 +190,22 @@ class Lot:
     holder_yield_pct: float | None = None
     allocate_to_maturity: float | None = None  # dollars of the (b)(9)(i) difference
     basis_reported: BasisReported | None = None  # None: by the covered-security rules (method §12)
+    # -- conversion into stock (method §7): ``proceeds`` is then the cash received, if any ----
+    disposition_kind: DispositionKind = DispositionKind.SALE
+    stock_fair_market_value: float | None = None  # dollars, the stock received on conversion
+    # -- opening balances (method §14): a lot computed elsewhere before ``opening_year`` ------
+    # The ledger starts on 1 January of ``opening_year`` from this state (dollars, whole lot);
+    # the (b)(9)(i) plan still follows from the acquisition date and cost.
+    opening_year: int | None = None
+    opening_adjusted_basis: float | None = None  # adjusted basis at the start of opening_year
+    opening_carryforward: float = 0.0  # negative adjustment carryforward into opening_year
+    prior_interest_inclusions: float = 0.0  # interest included in income before opening_year
+    prior_ordinary_losses: float = 0.0  # net negative adjustments taken as ordinary loss before
+
+    @property
+    def opens_later(self) -> bool:
+        """Does the ledger start from opening balances rather than the acquisition?"""
+        return self.opening_year is not None and self.opening_year > self.acquisition_date.year
 
 
 @dataclass(frozen=True)

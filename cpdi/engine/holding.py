@@ -7,13 +7,16 @@ date; these are ours):
 * a lot acquired on A holds day A;
 * a lot sold on D does not hold D (the buyer does): it holds ``[A, D)``;
 * a lot retired at maturity or called on R holds through R: ``[A, R]``;
+* a lot converted into stock on C holds through C: ``[A, C]``.  A conversion is the issuer's
+  retirement of the note in exchange for stock, not a sale to another holder: nobody else holds
+  day C, and the stock is held from C + 1 (method §7; Rev. Rul. 2002-31);
 * the payment due on day P goes to whoever holds day P.
 
 So one rule covers every case: the lot holds the days ``first_day … last_day`` and receives each
 payment due on one of those days::
 
-    sale on D:         A ==================== D-1 | D (buyer)
-    call / maturity R: A ======================== R
+    sale on D:                    A ==================== D-1 | D (buyer)
+    call / maturity / conversion: A ======================== R
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class Ending(enum.Enum):
     """How a lot's holding ends (method §7)."""
 
     SALE = "sale"
+    CONVERSION = "conversion"  # into the issuer's stock: held through the conversion date
     CALL = "call"  # issuer call: a redemption payment row (b)(7)(v)
     MATURITY = "maturity"  # retirement at maturity (b)(7)(iv)
     HELD = "held"  # still held at the end of the reporting horizon
@@ -66,15 +70,21 @@ def holding_period(
     maturity_date: date,
     call_date: date | None,
     horizon: date,
+    converted: bool = False,
 ) -> HoldingPeriod:
     """The holding period of a lot (method §4, §7).
 
     A sale (``disposition_date``) ends the holding the day before; otherwise an issuer call on
     ``call_date`` or the maturity date ends it on that day, if it falls on or before
     ``horizon`` (the last day of the reporting year); otherwise the lot is still held at the
-    horizon.  The readers have already rejected sales after a call or maturity.
+    horizon.  A ``converted`` lot's ``disposition_date`` is its conversion into stock, which
+    ends the holding on that day.  The readers have already rejected sales and conversions
+    after a call or maturity.
     """
     if disposition_date is not None and disposition_date <= horizon:
+        if converted:
+            return HoldingPeriod(acquisition_date, disposition_date, Ending.CONVERSION,
+                                 disposition_date)
         return HoldingPeriod(
             acquisition_date, disposition_date - timedelta(days=1), Ending.SALE, disposition_date
         )

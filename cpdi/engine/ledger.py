@@ -16,7 +16,7 @@ returns frozen rows.  Money stays unrounded.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date
 
 from cpdi.engine.adjustments import AnnualNetting, net_adjustments, payment_adjustment
@@ -24,7 +24,7 @@ from cpdi.engine.basis_allocation import BasisAllocation, allocate_basis_differe
 from cpdi.engine.disposition import amount_realized, character_of_gain_or_loss
 from cpdi.engine.holding import Ending, HeldSegment, HoldingPeriod, held_segments, holding_period
 from cpdi.engine.schedule import AccrualSchedule
-from cpdi.model import Lot, PaymentType
+from cpdi.model import DispositionKind, Lot, PaymentType
 from cpdi.problems import CpdiError
 
 
@@ -111,8 +111,11 @@ class LotYear:
     projected_payments_received: float = 0.0  # reduce basis (b)(7)(iii)
     actual_payments_received: float = 0.0  # cash
     allocation_adjustments: float = 0.0  # (b)(9)(i), signed: + raises basis
-    ending: str = ""  # sale / call / maturity on the disposition row
-    consideration: float = 0.0  # proceeds, redemption or projected final payment
+    ending: str = ""  # sale / conversion / call / maturity on the disposition row
+    consideration: float = 0.0  # proceeds, redemption or projected final payment (+ stock FMV)
+    stock_fair_market_value: float = 0.0  # conversion: the stock received, also its basis
+    fixing_adjustments: float = 0.0  # (b)(9)(ii)(A)/(G) adjustments of the year, signed: + raises basis
+    unaccrued_positive_adjustment: float = 0.0  # (b)(8)(iii)(B): gain treated as interest up to this
 
 
 @dataclass(frozen=True)
@@ -187,13 +190,14 @@ def lot_ledger(
     horizon = date(through_year, 12, 31)
     holding = holding_period(
         lot.acquisition_date, lot.disposition_date, instrument.maturity_date,
-        actuals.call_date, horizon,
+        actuals.call_date, horizon, lot.disposition_kind is DispositionKind.CONVERSION,
     )
-    allocation = allocate_basis_difference(schedule, lot, units)
+    allocation = allocate_basis_difference(schedule, lot, units)  # from acquisition (b)(9)(i)
+    computed = days_computed(holding, lot)
     segments = held_segments(
-        schedule.periods, holding, schedule.first_period_ending_on_or_after(holding.first_day)
+        schedule.periods, computed, schedule.first_period_ending_on_or_after(computed.first_day)
     )
-    payments = payments_received(schedule, holding, actuals, units)
+    payments = payments_received(schedule, computed, actuals, units)
 
     # -- gather the year's amounts ----------------------------------------------------------
     accrued = defaultdict(float)
@@ -212,7 +216,7 @@ def lot_ledger(
             positive[seg.year] += pos
             negative[seg.year] += neg
     for on, amount in allocation.at_dates:  # allocations to a payment (b)(9)(i)
-        if holding.holds(on):  # only if the lot still holds that payment (method §6)
+        if computed.holds(on):  # only if the lot still holds that payment (method §6)
             allocated[on.year] += amount
             pos, neg = _split(amount)
             positive[on.year] += pos
@@ -229,13 +233,10 @@ def lot_ledger(
             projected_received[payment.date.year] += payment.projected
 
     # -- year by year -------------------------------------------------------------------------
-    first_year = lot.acquisition_date.year
+    first_year = computed.first_day.year
     last_year = holding.disposition_date.year if holding.disposition_date else through_year
     rows = []
-    basis = lot.cost_basis
-    carryforward = 0.0
-    inclusions = 0.0
-    ordinary_losses = 0.0
+    basis, carryforward, inclusions, ordinary_losses = opening_state(lot)
     for year in range(first_year, last_year + 1):
         netting: AnnualNetting = net_adjustments(
             accrued[year], positive[year], negative[year], carryforward, inclusions, ordinary_losses
@@ -264,6 +265,7 @@ def lot_ledger(
                 capital_gain_on_disposition=character.capital_gain,
                 ending=holding.ending.value,
                 consideration=consideration,
+                stock_fair_market_value=_stock_received(holding, lot),
             )
         rows.append(
             LotYear(
@@ -296,17 +298,51 @@ def lot_ledger(
                 allocation_adjustments=allocated[year],
                 ending=disposal.get("ending", ""),
                 consideration=disposal.get("consideration", 0.0),
+                stock_fair_market_value=disposal.get("stock_fair_market_value", 0.0),
             )
         )
         carryforward = netting.carryforward_out
     return LotLedger(lot, units, holding, allocation, tuple(segments), tuple(payments), tuple(rows))
 
 
+def days_computed(holding: HoldingPeriod, lot: Lot) -> HoldingPeriod:
+    """The part of the holding the ledger computes: all of it, or from 1 January of a lot's
+    ``opening_year`` (method §14) — the days, payments and adjustments before it were computed
+    elsewhere and arrive as the opening balances."""
+    if not lot.opens_later:
+        return holding
+    start = date(lot.opening_year, 1, 1)
+    return replace(holding, first_day=max(holding.first_day, start))
+
+
+def opening_state(lot: Lot) -> tuple[float, float, float, float]:
+    """``(adjusted basis, carryforward, total interest inclusions, total ordinary losses)`` on
+    the first day the ledger computes: the cost and nothing else for a lot computed from its
+    acquisition; its opening balances for a lot taken over in ``opening_year`` (method §14):
+    the carryforward is the (b)(6)(iii)(C) negative adjustment on 1 January, and the prior
+    inclusions and ordinary losses set the (b)(6)(iii)(B) and (b)(8)(ii) limits."""
+    if not lot.opens_later:
+        return lot.cost_basis, 0.0, 0.0, 0.0
+    return (lot.opening_adjusted_basis, lot.opening_carryforward,
+            lot.prior_interest_inclusions, lot.prior_ordinary_losses)
+
+
+def _stock_received(holding: HoldingPeriod, lot: Lot) -> float:
+    """The fair market value of the stock a converted lot receives: part of its amount
+    realized, and the stock's basis (method §7; Rev. Rul. 2002-31)."""
+    if holding.ending is not Ending.CONVERSION:
+        return 0.0
+    return lot.stock_fair_market_value or 0.0
+
+
 def _consideration(holding, lot, actuals, final_payment, units) -> float:
-    """What the lot is treated as receiving for the disposition: sale proceeds; the redemption
+    """What the lot is treated as receiving for the disposition: sale proceeds; the stock's
+    fair market value plus any cash on a conversion (Rev. Rul. 2002-31); the redemption
     amount on a call (b)(7)(v); the *projected* final payment at maturity (b)(7)(iv)."""
     if holding.ending is Ending.SALE:
         return lot.proceeds or 0.0
+    if holding.ending is Ending.CONVERSION:
+        return _stock_received(holding, lot) + (lot.proceeds or 0.0)
     if holding.ending is Ending.CALL:
         return (actuals.redemption_amount or 0.0) * units
     return final_payment.projected if final_payment is not None else 0.0

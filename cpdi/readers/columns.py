@@ -135,6 +135,13 @@ PAYMENTS: tuple[Column, ...] = (
         "`scheduled` (default) or `redemption` (issuer call: principal repaid on that date)",
         choices=("scheduled", "redemption"),
     ),
+    Column(
+        "fixing_date",
+        "date",
+        False,
+        "for a contingent payment whose amount became fixed before it was paid: the day it "
+        "was fixed; more than six months before `date`, (b)(9)(ii) applies (method §13)",
+    ),
 )
 
 LOTS: tuple[Column, ...] = (
@@ -183,6 +190,57 @@ LOTS: tuple[Column, ...] = (
         "IRS: Form 8949 box A or D), `no` (a 1099-B without basis: box B or E) or `no_1099` (no "
         "1099-B: box C or F); blank = by the covered-security rules (method §12)",
         choices=("yes", "no", "no_1099"),
+    ),
+    Column(
+        "disposition_kind",
+        "choice",
+        False,
+        "`sale` (default) or `conversion` into the issuer's stock on disposition_date; a "
+        "conversion needs stock_fair_market_value, and proceeds is then the cash received (0 "
+        "if none) (method §7)",
+        choices=("sale", "conversion"),
+    ),
+    Column(
+        "stock_fair_market_value",
+        "decimal",
+        False,
+        "for `conversion`: total fair market value in dollars of the stock received on the "
+        "conversion date; part of the amount realized and the stock's basis",
+    ),
+    # Opening balances (method §14): all five together, or none.
+    Column(
+        "opening_year",
+        "int",
+        False,
+        "a lot taken over mid-life: the first tax year cpdi computes (after the acquisition "
+        "year); the opening columns give the state on 1 January of that year",
+    ),
+    Column(
+        "opening_adjusted_basis",
+        "decimal",
+        False,
+        "with opening_year: the lot's adjusted basis in dollars on 1 January of opening_year",
+    ),
+    Column(
+        "opening_carryforward",
+        "decimal",
+        False,
+        "with opening_year: the negative adjustment carryforward into opening_year (dollars, 0 "
+        "if none) (b)(6)(iii)(C)",
+    ),
+    Column(
+        "prior_interest_inclusions",
+        "decimal",
+        False,
+        "with opening_year: total interest included in income on the lot before opening_year "
+        "(dollars)",
+    ),
+    Column(
+        "prior_ordinary_losses",
+        "decimal",
+        False,
+        "with opening_year: total net negative adjustments taken as ordinary loss before "
+        "opening_year (dollars; enter 0 if none)",
     ),
 )
 

@@ -44,6 +44,7 @@ from cpdi.model import (
     ActualPayment,
     BasisAllocationMethod,
     BasisReported,
+    DispositionKind,
     BrokerFigure,
     ComparableYield,
     DailyPortionBasis,
@@ -871,6 +872,13 @@ class _PortfolioReader:
                     holder_yield_pct=v["holder_yield_pct"],
                     allocate_to_maturity=v["allocate_to_maturity"],
                     basis_reported=BasisReported(v["basis_reported"]) if v["basis_reported"] else None,
+                    disposition_kind=DispositionKind(v["disposition_kind"] or "sale"),
+                    stock_fair_market_value=v["stock_fair_market_value"],
+                    opening_year=v["opening_year"],
+                    opening_adjusted_basis=v["opening_adjusted_basis"],
+                    opening_carryforward=v["opening_carryforward"] or 0.0,
+                    prior_interest_inclusions=v["prior_interest_inclusions"] or 0.0,
+                    prior_ordinary_losses=v["prior_ordinary_losses"] or 0.0,
                 )
             read.append((key, lot, row.problems))
             if lot is not None:
