@@ -225,8 +225,8 @@ LOTS: tuple[Column, ...] = (
         "opening_carryforward",
         "decimal",
         False,
-        "with opening_year: the negative adjustment carryforward into opening_year (dollars, 0 "
-        "if none) (b)(6)(iii)(C)",
+        "with opening_year: the negative adjustment carryforward into opening_year (dollars; "
+        "enter 0 if none) (b)(6)(iii)(C)",
     ),
     Column(
         "prior_interest_inclusions",
