@@ -190,6 +190,10 @@ class Lot:
     holder_yield_pct: float | None = None
     allocate_to_maturity: float | None = None  # dollars of the (b)(9)(i) difference
     basis_reported: BasisReported | None = None  # None: by the covered-security rules (method §12)
+    # -- trade dates (method §12): the holding period and Form 8949's dates run from them;
+    # the ledger's days from the settlement dates above.  None: the settlement date.
+    acquisition_trade_date: date | None = None
+    disposition_trade_date: date | None = None
     # -- conversion into stock (method §7): ``proceeds`` is then the cash received, if any ----
     disposition_kind: DispositionKind = DispositionKind.SALE
     stock_fair_market_value: float | None = None  # dollars, the stock received on conversion

@@ -192,6 +192,20 @@ LOTS: tuple[Column, ...] = (
         choices=("yes", "no", "no_1099"),
     ),
     Column(
+        "acquisition_trade_date",
+        "date",
+        False,
+        "the purchase's trade date, if known: the holding period and Form 8949 column (b) run "
+        "from it (blank = acquisition_date)",
+    ),
+    Column(
+        "disposition_trade_date",
+        "date",
+        False,
+        "the sale's trade date, if known: Form 8949 column (c) and the holding period end on it "
+        "(blank = disposition_date)",
+    ),
+    Column(
         "disposition_kind",
         "choice",
         False,

@@ -872,6 +872,8 @@ class _PortfolioReader:
                     holder_yield_pct=v["holder_yield_pct"],
                     allocate_to_maturity=v["allocate_to_maturity"],
                     basis_reported=BasisReported(v["basis_reported"]) if v["basis_reported"] else None,
+                    acquisition_trade_date=v["acquisition_trade_date"],
+                    disposition_trade_date=v["disposition_trade_date"],
                     disposition_kind=DispositionKind(v["disposition_kind"] or "sale"),
                     stock_fair_market_value=v["stock_fair_market_value"],
                     opening_year=v["opening_year"],
