@@ -142,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show tracebacks")
 
     _add_forms(commands)
+    _add_lots(commands)
     _add_build_schedule(commands)
     _add_import_terms(commands)
 
@@ -445,7 +446,7 @@ def cmd_schedule(args) -> int:
 
         with pd.option_context("display.max_rows", None, "display.width", 200,
                                "display.float_format", "{:,.6f}".format):
-            print(periods.to_string(index=False))
+            print(periods.fillna("").to_string(index=False))
             print()
             print(years.to_string(index=False))
     return EXIT_OK if report.usable else EXIT_FAILED
@@ -638,6 +639,64 @@ def cmd_forms(args) -> int:
         + (f"; {flagged} reconciliation line(s) flagged: see reconciliation_{year}.csv"
            if flagged else ""))
     return EXIT_FAILED if problems or flagged else EXIT_OK
+
+
+# -- lots: the tax lots of a trade blotter ----------------------------------------------------
+def _add_lots(commands) -> None:
+    p = commands.add_parser(
+        "lots", help="the tax lots derived from transactions.csv (the trades), written as a "
+        "lots.csv")
+    _add_common(p, schedules=False)
+    p.add_argument("--out", required=True, metavar="lots.csv", help="the lots.csv to write")
+
+
+def _check_lots_out(path: str, input_path: str) -> None:
+    """``--out`` of ``cpdi lots`` must not be the input folder's own lots table: read beside
+    transactions.csv next time, every lot would be there twice (a usage error)."""
+    target, source = Path(path), Path(input_path)
+    try:
+        inside = source.is_dir() and target.parent.resolve() == source.resolve()
+    except OSError:
+        return
+    if inside and target.name.strip().lower() == "lots.csv":
+        raise UsageError(f"--out {path} is the input folder's lots table: read with "
+                         "transactions.csv next time, every lot would be there twice; write it "
+                         "to another folder")
+
+
+def cmd_lots(args) -> int:
+    """The lots derived from the trades (docs/formats.md, "Output: `cpdi lots`"), written as a
+    lots.csv: only when every trade gave its lots (a file short of a lot would understate a
+    return), with one line on stderr counting lots and trades."""
+    from cpdi.writers.atomic import remove_leftover_parts
+    from cpdi.writers.lots_csv import write_lots_csv
+    from cpdi.writers.privacy import message_safe
+
+    _check_lots_out(args.out, args.input)
+    target = _check_out(args.out, (".csv",), "the lots", args.input)
+    remove_leftover_parts(target.parent, target.name)  # of a killed earlier run, if any
+    portfolio = _load(args)
+    tins = _tins(portfolio)
+    trades_file = portfolio.file_names.get("transactions", "transactions.csv")
+    problems = list(portfolio.problems)
+    if "transactions" not in portfolio.tables_present and not any(
+            p.file == trades_file for p in problems):  # a misnamed one is reported already
+        problems.append(Problem(
+            trades_file, None, None, "the input has no transactions table: there are no trades "
+            "to derive lots from", "add transactions.csv (or a transactions sheet) with one row "
+            "per buy or sell (see docs/formats.md)"))
+    _print_problems(problems, tins)
+    stopping = [p for p in problems if p.file == trades_file]
+    if stopping:
+        print(message_safe(f"cpdi lots: nothing written to {target}: {len(set(stopping))} "
+                           f"problem(s) in {trades_file} above", tins=tins), file=sys.stderr)
+        return EXIT_FAILED
+    written = write_lots_csv(portfolio.derived_lots, target, tins)
+    print(message_safe(
+        f"wrote {written} lot(s) from {portfolio.trade_count} trade(s) to {target}"
+        + (f"; {len(set(problems))} problem(s) above in other tables" if problems else ""),
+        tins=tins), file=sys.stderr)
+    return EXIT_FAILED if problems else EXIT_OK
 
 
 # -- build-schedule: a projected payment schedule from the note's terms (method §2) -----------
@@ -997,6 +1056,7 @@ def cmd_import_terms(args) -> int:
 
 COMMANDS = {
     "forms": cmd_forms,
+    "lots": cmd_lots,
     "import-terms": cmd_import_terms,
     "validate": cmd_validate,
     "schedule": cmd_schedule,

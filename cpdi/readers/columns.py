@@ -258,6 +258,93 @@ LOTS: tuple[Column, ...] = (
     ),
 )
 
+TRANSACTIONS: tuple[Column, ...] = (
+    # The trades lots are derived from (cpdi.readers.transactions); the last six columns pass
+    # to the lots as lots.csv's columns of the same names.
+    Column("holder_id", "text", True, ""),
+    Column(
+        "trade_id",
+        "text",
+        True,
+        "the trade's id (e.g. the broker's confirmation number), unique across the file; a "
+        "buy's trade_id is the lot_id of the lot it opens",
+    ),
+    Column("instrument_id", "text", True, ""),
+    Column(
+        "trade_date",
+        "date",
+        False,
+        "the day the trade was made, if known: the lot's acquisition_trade_date (a buy) or "
+        "disposition_trade_date (a sell)",
+    ),
+    Column(
+        "settlement_date",
+        "date",
+        True,
+        "the day the trade settled: a buy's lot is acquired on it, a sell disposes on it "
+        "(method §4)",
+    ),
+    Column("side", "choice", True, "`buy` or `sell`", choices=("buy", "sell")),
+    Column("principal_amount", "decimal", True, "face amount bought or sold (e.g. 250000)"),
+    Column(
+        "amount",
+        "decimal",
+        True,
+        "total dollars paid (buy) or received (sell), before commission",
+    ),
+    Column(
+        "commission",
+        "decimal",
+        False,
+        "dollars of commission and fees: added to a buy's cost, taken from a sell's proceeds; "
+        "blank = 0",
+    ),
+    Column(
+        "lot_id",
+        "text",
+        False,
+        "on a sell, specific identification: the trade_id of the buy whose lot it sells; blank "
+        "= first in, first out",
+    ),
+    Column(
+        "basis_allocation",
+        "choice",
+        False,
+        "on a buy: as lots.csv's, for the lot it opens",
+        choices=("proportional", "straight_line", "maturity", "yield"),
+    ),
+    Column("holder_yield_pct", "decimal", False, "on a buy: as lots.csv's"),
+    Column(
+        "allocate_to_maturity",
+        "decimal",
+        False,
+        "on a buy: as lots.csv's, dollars for the whole buy (a lot split by a sell takes its "
+        "share pro rata)",
+    ),
+    Column(
+        "basis_reported",
+        "choice",
+        False,
+        "on a sell: as lots.csv's, for every lot the sell closes",
+        choices=("yes", "no", "no_1099"),
+    ),
+    Column(
+        "disposition_kind",
+        "choice",
+        False,
+        "on a sell: `sale` (default) or `conversion` into the issuer's stock, as lots.csv's",
+        choices=("sale", "conversion"),
+    ),
+    Column(
+        "stock_fair_market_value",
+        "decimal",
+        False,
+        "on a `conversion` (and required there): total fair market value in dollars of the "
+        "stock received for the whole sell, shared among the lots it closes pro rata by "
+        "principal, as the proceeds are",
+    ),
+)
+
 HOLDERS: tuple[Column, ...] = (
     Column("holder_id", "text", True, ""),
     Column("name", "text", False, ""),
@@ -328,6 +415,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
     "schedule": SCHEDULE,
     "payments": PAYMENTS,
     "lots": LOTS,
+    "transactions": TRANSACTIONS,
     "holders": HOLDERS,
     "issuer_accruals": ISSUER_ACCRUALS,
     "broker_1099": BROKER_1099,
@@ -336,6 +424,10 @@ TABLES: dict[str, tuple[Column, ...]] = {
 
 REQUIRED_TABLES: tuple[str, ...] = ("instruments", "schedule")
 """Tables an input must have; the others may be absent (read as empty)."""
+
+LOT_TABLES: tuple[str, ...] = ("lots", "transactions")
+"""The tables lots come from: typed (``lots``) or derived from the trades (``transactions``).
+``compute`` and ``workpapers`` need one of them, or both (docs/formats.md)."""
 
 EXTRA_COLUMNS_CARRIED: tuple[str, ...] = ("holders",)
 """Tables whose columns beyond the declared ones are meaningful (carried to the workpaper

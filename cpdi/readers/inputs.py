@@ -14,6 +14,10 @@ What makes something unusable (convention ours):
 * A **lot** with any problem on its row is left out of ``Portfolio.lots`` and listed in
   ``Portfolio.rejected_lots``; every other lot still loads.  A lot id used twice rejects every
   row with that id.  A lot with no lot_id is keyed by its place, e.g. ``"lots.csv row 7"``.
+* **Trades** (transactions.csv) give lots (:mod:`cpdi.readers.transactions`), read after
+  lots.csv's: a problem on a trade row or in the trades together (a sell of more than is held)
+  stops every lot of that holder and note; a derived lot is then checked as a typed lot, and
+  refused alone, its problems reported on the trade rows it came from.
 * A **holder** with a problem on its row in holders.csv is left out of ``Portfolio.holders``,
   and lots of that holder are rejected.  Without a holders file any holder_id is fine.
 * A **broker figure** (``broker_1099``) with a problem is left out of ``Portfolio.broker_1099``
@@ -68,12 +72,17 @@ from cpdi.readers.columns import (
     PAYMENTS,
     REQUIRED_TABLES,
     SCHEDULE,
+    LOT_TABLES,
     TABLES,
+    TRANSACTIONS,
     EXTRA_COLUMNS_CARRIED,
     Column,
 )
 from cpdi.readers.tables import (
     RawInput, RawRow, RawTable, cell_text, header_key, is_blank, read_tables,
+)
+from cpdi.readers.transactions import (
+    BUY, SELL, BlotterProblem, DerivedLot, Trade, derive_lots, lot_values, value_text,
 )
 
 MAX_CELL_TEXT = 32_767
@@ -103,6 +112,15 @@ is refused rather than computed with figures no float holds."""
 UNIT_MULTIPLE_TOLERANCE = 1e-9
 """Relative tolerance for "principal_amount is a whole multiple of unit_principal"."""
 
+TRADE_SETTLEMENT_DAYS = 31
+"""Convention ours: a trade settles within 31 days of its trade date (a few business days on a
+market; longer for a new issue's pricing date before its issue date).  A trade date further
+from the settlement date is a typing slip (method §12)."""
+
+OPENING_COLUMNS = ("opening_year", "opening_adjusted_basis", "opening_carryforward",
+                   "prior_interest_inclusions", "prior_ordinary_losses")
+"""A lot's opening balances (method §14): all five, or none."""
+
 
 @dataclass(frozen=True)
 class Portfolio:
@@ -129,6 +147,15 @@ class Portfolio:
     tables_present: frozenset[str] = field(default_factory=frozenset, compare=False)  # tables found in the input
     issuer_accruals: dict[str, tuple[IssuerAccrual, ...]] = field(default_factory=dict)  # id → rows by date
     broker_1099: tuple[BrokerFigure, ...] = ()  # the broker's figures without a problem, in file order
+    # lots derived from transactions.csv: lot_id → the file their rows are in (lot_rows gives the
+    # row of the buy); a lot of lots.csv is not listed
+    lot_files: dict[str, str] = field(default_factory=dict, compare=False)
+    trade_count: int = field(default=0, compare=False)  # the data rows of transactions.csv read
+
+    @property
+    def derived_lots(self) -> tuple[Lot, ...]:
+        """The lots derived from transactions.csv (in ``lots``, after lots.csv's)."""
+        return tuple(lot for lot in self.lots if lot.lot_id in self.lot_files)
 
     @property
     def ok(self) -> bool:
@@ -424,6 +451,9 @@ class _PortfolioReader:
         self.lot_owners: dict[str, tuple[str, str, int]] = {}  # lot_id → holder, instrument, row
         self.lots_checked = False  # a lots table was read: broker figures are checked against it
         self.schedule_rows: dict[tuple[str, date], int] = {}
+        self.lot_files: dict[str, str] = {}  # lot_id → transactions file, for derived lots
+        self.derived_ids: set[str] = set()  # every lot id derived from the trades, even refused
+        self.trade_count = 0
 
     def read(self) -> Portfolio:
         self._instruments()
@@ -431,7 +461,7 @@ class _PortfolioReader:
         self._payments()
         issuer_accruals = self._issuer_accruals()
         self._holders()
-        lots, rejected = self._lots()
+        lots, rejected = self._transactions(*self._lots())
         broker_1099 = self._broker_1099()
         instruments: dict[str, Instrument] = {}
         payments: dict[str, tuple[ActualPayment, ...]] = {}
@@ -457,6 +487,8 @@ class _PortfolioReader:
             tables_present=frozenset(n for n, t in self.tables.items() if t.present),
             issuer_accruals={iid: rows for iid, rows in issuer_accruals.items() if iid in instruments},
             broker_1099=broker_1099,
+            lot_files=self.lot_files,
+            trade_count=self.trade_count,
         )
 
     # -- shared helpers --
@@ -735,12 +767,14 @@ class _PortfolioReader:
                     seen[key] = row.row
                 if draft is not None:
                     self._check_payment_date(row, draft, iid, when, kind)
+            if v["fixing_date"] is not None and kind_read:
+                self._check_fixing_date(row, draft, iid, when, kind, v["fixing_date"])
             if draft is None:
                 continue
             if row.problems:
                 self._flag_instrument(iid, row)
                 continue
-            draft.payments.append(ActualPayment(iid, when, v["amount"], kind))
+            draft.payments.append(ActualPayment(iid, when, v["amount"], kind, v["fixing_date"]))
             if kind is PaymentKind.SCHEDULED:
                 scheduled_rows.append((draft, iid, when, raw))
         for draft, iid, when, raw in scheduled_rows:  # once every redemption is known
@@ -785,6 +819,41 @@ class _PortfolioReader:
             )
         else:
             draft.redemption, draft.redemption_row = when, row.row
+
+    @staticmethod
+    def _check_fixing_date(row: _Row, draft: _InstrumentDraft | None, iid: str, when: date | None,
+                           kind: PaymentKind, fixed_on: date) -> None:
+        """A ``fixing_date`` is the day a scheduled contingent payment's amount became fixed:
+        after the issue date and before the payment (method §13, (b)(9)(ii))."""
+        if kind is not PaymentKind.SCHEDULED:
+            row.report(
+                "fixing_date", "a fixing_date belongs to a scheduled contingent payment, not a "
+                "redemption", "clear fixing_date on the redemption row",
+            )
+            return
+        if when is not None and fixed_on > when:
+            row.report(
+                "fixing_date", f"fixed on {fixed_on}, after the payment date {when}",
+                "enter the day the amount became fixed, on or before the payment date",
+            )
+        if draft is None:
+            return
+        issue = draft.values.get("issue_date")
+        if issue is not None and fixed_on <= issue:
+            row.report(
+                "fixing_date", f"fixed on {fixed_on}, on or before the issue date {issue}: a "
+                "payment fixed at issue is a fixed payment", "enter it as payment_type fixed in "
+                "the schedule and clear fixing_date",
+            )
+        if when is not None and draft.schedule_complete:
+            row_of = {p.period_end: p for p in draft.schedule}
+            projected = row_of.get(when)
+            if projected is not None and projected.payment_type is PaymentType.FIXED:
+                row.report(
+                    "fixing_date", f"the schedule's payment of {iid} due {when} is a fixed "
+                    "payment: only a contingent payment becomes fixed",
+                    "clear fixing_date, or correct the schedule's payment_type",
+                )
 
     # -- holders.csv --
 
@@ -956,7 +1025,10 @@ class _PortfolioReader:
                 "cost_basis", "cost basis must be greater than 0",
                 "enter the total cost of the lot in dollars",
             )
+        converted = v["disposition_kind"] == DispositionKind.CONVERSION.value
         for name in ("cost_basis", "proceeds"):
+            if name == "proceeds" and converted:
+                continue  # a conversion's cash may be a few dollars in lieu of a fractional share
             self._check_not_a_price(row, name, v[name], principal)
 
         acquired = v["acquisition_date"]
@@ -1006,6 +1078,8 @@ class _PortfolioReader:
         if row.given("disposition_date") and not row.given("proceeds"):
             row.report(
                 "proceeds", "disposition_date is given but proceeds are blank",
+                "enter the cash received on the conversion, 0 if none (the stock goes in "
+                "stock_fair_market_value)" if converted else
                 "enter the total dollars received on the sale",
             )
         if v["proceeds"] is not None and v["proceeds"] < 0:
@@ -1051,6 +1125,175 @@ class _PortfolioReader:
                 "(0 or more)",
             )
 
+        self._check_conversion(row, v, principal, maturity)
+        self._check_opening(row, v, principal, maturity, call)
+        self._check_trade_dates(row, v)
+
+    def _check_conversion(self, row: _Row, v: dict[str, Any], principal: float | None,
+                          maturity: date | None) -> None:
+        """A conversion into the issuer's stock (method §7; Rev. Rul. 2002-31): on a
+        ``disposition_date`` before maturity, with the stock's fair market value (part of the
+        amount realized and the stock's basis); ``proceeds`` is then the cash, if any.  The
+        value of stock belongs to a conversion only.  (A conversion after maturity or after an
+        issuer call is refused with every disposition, by :meth:`_check_lot`.)"""
+        kind = v["disposition_kind"]  # None when blank (a sale) or unreadable (reported)
+        value = v["stock_fair_market_value"]
+        if kind != DispositionKind.CONVERSION.value:
+            if row.given("stock_fair_market_value") and (kind is not None or not row.given("disposition_kind")):
+                row.report(
+                    "stock_fair_market_value",
+                    "stock_fair_market_value is given, but the lot is not converted "
+                    f"(disposition_kind {kind or 'sale'}): a sale's proceeds are all it receives",
+                    "set disposition_kind to conversion if the note was converted into stock, or "
+                    "clear stock_fair_market_value",
+                )
+        else:
+            if not row.given("disposition_date"):
+                row.report(
+                    "disposition_date", "disposition_kind is conversion but disposition_date is blank",
+                    "enter the conversion date, or clear disposition_kind if the lot is still held",
+                )
+            elif v["disposition_date"] is not None and v["disposition_date"] == maturity:
+                row.report(
+                    "disposition_date",
+                    f"a conversion on the maturity date {maturity}: at maturity the note is retired "
+                    "for its final payment ((b)(7)(iv)), and a conversion comes before it",
+                    "enter the conversion date, before maturity; if the note was paid at maturity, "
+                    "clear disposition_date, proceeds, disposition_kind and stock_fair_market_value",
+                )
+            if not row.given("stock_fair_market_value"):
+                row.report(
+                    "stock_fair_market_value",
+                    "a conversion needs the fair market value of the stock received, and "
+                    "stock_fair_market_value is blank",
+                    "enter the total fair market value in dollars of the stock received on the "
+                    "conversion date (0 if it was worthless)",
+                )
+        if value is not None and value < 0:
+            row.report(
+                "stock_fair_market_value", "stock_fair_market_value cannot be negative",
+                "enter the total fair market value in dollars of the stock received, 0 or more",
+            )
+        elif kind == DispositionKind.CONVERSION.value:
+            self._check_not_a_price(row, "stock_fair_market_value", value, principal)
+
+    def _check_opening(self, row: _Row, v: dict[str, Any], principal: float | None,
+                       maturity: date | None, call: date | None) -> None:
+        """Opening balances of a lot taken over mid-life (method §14): all five columns or none
+        (a blank is never read as 0: an amount left out of a prior preparer's figures would
+        change the limits it carries), the first year cpdi computes after the acquisition year
+        and not after the year the lot ends, an adjusted basis above 0, amounts of 0 or more,
+        and prior ordinary losses no more than the prior interest inclusions that cap them
+        ((b)(6)(iii)(B))."""
+        given = [name for name in OPENING_COLUMNS if row.given(name)]
+        if not given:
+            return
+        for name in OPENING_COLUMNS:
+            if not row.given(name):
+                row.report(
+                    name, f"{name} is blank, but {_or_list(given).replace(' or ', ' and ')} "
+                    f"{'is' if len(given) == 1 else 'are'} given: the five opening columns go "
+                    "together", _OPENING_FIXES[name],
+                )
+        year, acquired = v["opening_year"], v["acquisition_date"]
+        if year is not None:
+            ends = self._lot_end(v, maturity, call)
+            if not FIRST_TAX_YEAR <= year <= LAST_TAX_YEAR:
+                row.report(
+                    "opening_year", f"{year} is not a tax year cpdi computes "
+                    f"({FIRST_TAX_YEAR}–{LAST_TAX_YEAR})",
+                    "enter the first tax year cpdi is to compute for the lot, e.g. 2025",
+                )
+            elif acquired is not None and year <= acquired.year:
+                row.report(
+                    "opening_year",
+                    f"opening_year {year} is not after the acquisition year {acquired.year}: a lot "
+                    "is computed from its acquisition in the year it was acquired",
+                    "clear the opening columns to compute the lot from its acquisition, or enter "
+                    "the first later year the prior preparer did not compute",
+                )
+            elif ends is not None and year > ends[1].year:
+                row.report(
+                    "opening_year",
+                    f"opening_year {year} is after the lot ended ({ends[0]} on {ends[1]}): there is "
+                    "no year left to compute",
+                    f"enter a year from {acquired.year + 1 if acquired else 'the acquisition year'} "
+                    f"to {ends[1].year}, or clear the opening columns",
+                )
+        basis = v["opening_adjusted_basis"]
+        if basis is not None and basis <= 0:
+            row.report(
+                "opening_adjusted_basis", "the opening adjusted basis must be greater than 0",
+                "enter the lot's adjusted basis in dollars on 1 January of opening_year, as the "
+                "prior workpapers carry it forward",
+            )
+        else:
+            self._check_not_a_price(row, "opening_adjusted_basis", basis, principal)
+        for name in OPENING_COLUMNS[2:]:
+            if v[name] is not None and v[name] < 0:
+                row.report(name, f"{name} cannot be negative", "enter the amount in dollars, 0 or more")
+        inclusions, losses = v["prior_interest_inclusions"], v["prior_ordinary_losses"]
+        if inclusions is not None and losses is not None and 0 <= inclusions < losses:
+            row.report(
+                "prior_ordinary_losses",
+                f"prior ordinary losses of {_num(losses)} are more than the prior interest "
+                f"inclusions of {_num(inclusions)}: net negative adjustments are ordinary loss only "
+                "up to the interest included before ((b)(6)(iii)(B))",
+                "check both against the prior workpapers: prior_interest_inclusions is all the "
+                "interest included on the lot, prior_ordinary_losses the net negative adjustments "
+                "taken as ordinary loss",
+            )
+
+    @staticmethod
+    def _lot_end(v: dict[str, Any], maturity: date | None, call: date | None) -> tuple[str, date] | None:
+        """How and when the lot ends, as far as the row and its instrument say: its disposition,
+        else the issuer call, else maturity (``None`` when unknown)."""
+        if v["disposition_date"] is not None:
+            return "disposition", v["disposition_date"]
+        if call is not None and (maturity is None or call < maturity):
+            return "the issuer call", call
+        if maturity is not None:
+            return "maturity", maturity
+        return None
+
+    @staticmethod
+    def _check_trade_dates(row: _Row, v: dict[str, Any]) -> None:
+        """Trade dates (method §12): a trade settles on or after its trade date, within
+        :data:`TRADE_SETTLEMENT_DAYS`; a sale's trade date needs the sale and is not before the
+        purchase's; a conversion has none (its date is the conversion date)."""
+        acquired, traded = v["acquisition_date"], v["acquisition_trade_date"]
+        if acquired is not None and traded is not None:
+            _check_trade_date(row, "acquisition_trade_date", traded, "acquisition_date", acquired,
+                              "purchase")
+        disposed, sold = v["disposition_date"], v["disposition_trade_date"]
+        if not row.given("disposition_trade_date"):
+            return
+        if not row.given("disposition_date"):
+            row.report(
+                "disposition_trade_date", "disposition_trade_date is given but disposition_date is blank",
+                "enter the sale's settlement date in disposition_date, or clear "
+                "disposition_trade_date if the lot is still held",
+            )
+        elif v["disposition_kind"] == DispositionKind.CONVERSION.value:
+            row.report(
+                "disposition_trade_date",
+                "a conversion has no trade date: disposition_date is the conversion date, the day "
+                "the holding ends",
+                "clear disposition_trade_date",
+            )
+        elif disposed is not None and sold is not None:
+            if _check_trade_date(row, "disposition_trade_date", sold, "disposition_date", disposed,
+                                 "sale"):
+                bought = traded or acquired
+                if bought is not None and sold < bought:
+                    which = "acquisition_trade_date" if traded else "acquisition_date"
+                    row.report(
+                        "disposition_trade_date",
+                        f"the sale was traded before the purchase ({which} {bought})",
+                        "check the trade dates; if the sale traded before the purchase settled, "
+                        "enter acquisition_trade_date too",
+                    )
+
     @staticmethod
     def _check_not_a_price(row: _Row, name: str, amount: float | None, principal: float | None) -> None:
         """A dollar amount that is really a price per 100 of face (``98.5`` typed for a
@@ -1065,6 +1308,218 @@ class _PortfolioReader:
                 f"face: it looks like a price per 100 of face, not the lot's total dollars",
                 f"enter the total dollars: at a price of {_num(amount)} that is {dollars:,.2f}",
             )
+
+    # -- transactions.csv --
+
+    def _transactions(
+        self, typed: tuple[Lot, ...], rejected: dict[str, tuple[Problem, ...]],
+    ) -> tuple[tuple[Lot, ...], dict[str, tuple[Problem, ...]]]:
+        """Lots derived from the trades (docs/formats.md "transactions.csv";
+        :mod:`cpdi.readers.transactions`), after lots.csv's ``typed`` lots.  Each trade row is
+        checked as itself (a buy's and a sell's columns, amounts, units, dates); a holder's trades
+        of a note with any problem give none of its lots; each derived lot is then checked
+        exactly as a typed lot (:meth:`_check_lot_holder`, :meth:`_check_lot`), its problems
+        reported on the trade rows it came from.  A lot id both typed and derived is refused in
+        both places."""
+        table = self.tables["transactions"]
+        if table.present and table.header_row is not None and all(
+                table.has_column(col.name) for col in TRANSACTIONS if col.required):
+            self.lots_checked = True
+        raws = self._rows("transactions")
+        self.trade_count = len(raws)
+        ids_at: dict[str, list[int]] = {}
+        for raw in raws:
+            if raw.text("trade_id"):
+                ids_at.setdefault(raw.text("trade_id"), []).append(raw.row)
+        raw_rows = {raw.row: raw for raw in raws}
+        trades: list[Trade] = []
+        unreadable: dict[str, int] = {}  # trade_id → row, of rows with problems
+        unplaced: list[tuple[str, str, list[Problem]]] = []  # rows with problems and no book
+        book_problems: dict[tuple[str, str], list[Problem]] = {}
+        buys_of: dict[tuple[str, str], list[str]] = {}  # book → trade_ids of its buys
+        for raw in raws:
+            tid, hid, iid = raw.text("trade_id"), raw.text("holder_id"), raw.text("instrument_id")
+            is_buy = _choice_key(raw.text("side")) == BUY
+            row = _Row(table, raw, self.problems, holder_id=hid or None,
+                       lot_id=(tid or None) if is_buy else None, instrument_id=iid or None)
+            v = row.parse(TRANSACTIONS)
+            if is_buy and tid and hid and iid:
+                buys_of.setdefault((hid, iid), []).append(tid)
+            rows_of_id = ids_at.get(tid, [])
+            if len(rows_of_id) > 1 and raw.row != rows_of_id[0]:
+                row.report("trade_id", f"trade {tid} appears on rows {rows_of_id[0]} and {raw.row}",
+                           "give each trade its own trade_id")
+            self._check_lot_holder(row, hid)
+            draft = self._trade_instrument(row, iid)
+            self._check_trade(row, v, draft, iid)
+            if row.problems or len(rows_of_id) > 1:
+                if hid and iid:
+                    book_problems.setdefault((hid, iid), []).extend(row.problems)
+                else:
+                    unplaced.append((hid, iid, row.problems))
+                if tid:
+                    unreadable.setdefault(tid, raw.row)
+                continue
+            trades.append(_trade(raw.row, hid, tid, iid, v))
+        for tid, rows_of_id in ids_at.items():  # the first row of a repeated id: out with the rest
+            if len(rows_of_id) > 1:
+                first = raw_rows[rows_of_id[0]]
+                book = (first.text("holder_id"), first.text("instrument_id"))
+                repeated = [p for p in self.problems if p.file == table.file
+                            and p.row in rows_of_id and p.column == "trade_id"]
+                book_problems.setdefault(book, []).extend(repeated)
+        # a bad row without its holder or note may have moved any lot of the holder (or note):
+        # all of them stop, as lots computed without a sell would be wrong
+        books = {t.book for t in trades} | set(book_problems) | set(buys_of)
+        for hid, iid, problems in unplaced:
+            for book in books:
+                if (not hid or book[0] == hid) and (not iid or book[1] == iid):
+                    book_problems.setdefault(book, []).extend(problems)
+        typed_owners = {lot_id: (hid, iid) for lot_id, (hid, iid, _) in self.lot_owners.items()}
+        blotter = derive_lots(trades, {b for b in book_problems if b[0] and b[1]}, unreadable,
+                              typed_owners)
+        found: dict[int, Problem] = {}
+        for issue in blotter.problems:
+            found[id(issue)] = self._blotter_problem(table, raw_rows, issue)
+        for book, issues in blotter.stopped.items():
+            book_problems.setdefault(book, []).extend(found[id(i)] for i in issues)
+
+        merged: dict[str, list[Problem]] = {key: list(known) for key, known in rejected.items()}
+        for book, problems in book_problems.items():
+            for tid in buys_of.get(book, ()):
+                known = merged.setdefault(tid, [])
+                present = set(known)
+                known.extend(p for p in dict.fromkeys(problems) if p not in present)
+        kept_typed = list(typed)
+        lots: list[Lot] = []
+        repeated: set[tuple] = set()
+        for piece in blotter.lots:
+            lot = piece.lot
+            owner = self.lot_owners.get(lot.lot_id)
+            if owner is not None:  # typed in lots.csv too: neither is read
+                problem = self._typed_and_derived(table, raw_rows, piece, owner[2])
+                merged.setdefault(lot.lot_id, []).append(problem)
+                kept_typed = [t for t in kept_typed if t.lot_id != lot.lot_id]
+                self.lot_rows.pop(lot.lot_id, None)
+                continue
+            values = lot_values(lot)
+            row = _DerivedRow(table, piece, values, raw_rows, self.problems, repeated)
+            self._check_lot_holder(row, lot.holder_id)
+            self._check_lot(row, values, lot.instrument_id)
+            if row.problems:
+                merged.setdefault(lot.lot_id, []).extend(row.problems)
+                continue
+            lots.append(lot)
+            self.lot_rows[lot.lot_id] = piece.buy_row
+            self.lot_files[lot.lot_id] = table.file
+        for piece in blotter.lots:  # every derived id is a lot broker figures may name
+            if piece.lot.lot_id not in self.lot_owners:
+                self.lot_owners[piece.lot.lot_id] = (piece.lot.holder_id, piece.lot.instrument_id,
+                                                     piece.buy_row)
+                self.derived_ids.add(piece.lot.lot_id)
+        return (tuple(kept_typed) + tuple(lots),
+                {key: tuple(problems) for key, problems in merged.items()})
+
+    def _typed_and_derived(self, table: RawTable, raw_rows: dict[int, RawRow], piece: DerivedLot,
+                           typed_row: int) -> Problem:
+        """The problem of a lot id both typed in lots.csv (on ``typed_row``) and derived from
+        the trades: reported on the trade row that named the derived lot (a piece's: the sell's)."""
+        lot, lots_file = piece.lot, self.tables["lots"].file
+        number = piece.sell_row if piece.split else piece.buy_row
+        problem = Problem(
+            table.file, number, "trade_id",
+            f"lot {lot.lot_id} (from {piece.origin()}) is also the lot_id of {lots_file} row "
+            f"{typed_row}: neither is read",
+            f"a lot is typed in {lots_file} or derived from its trades, not both: delete one, or "
+            "give the trade or the typed lot another id",
+            value=raw_rows[number].text("trade_id") or None, holder_id=lot.holder_id,
+            lot_id=lot.lot_id, instrument_id=lot.instrument_id,
+        )
+        self.problems.append(problem)
+        return problem
+
+    def _lot_tables_named(self) -> str:
+        """The tables lots come from, as messages name them: ``lots.csv``, ``transactions.csv``
+        or ``lots.csv or transactions.csv``."""
+        present = [self.tables[name].file for name in LOT_TABLES if self.tables[name].present]
+        return " or ".join(present) or self.tables["lots"].file
+
+    def _lot_file(self, lot_id: str) -> str:
+        """The file a lot's row is in (a derived lot's: transactions.csv, the buy's row)."""
+        return self.tables["transactions" if lot_id in self.derived_ids else "lots"].file
+
+    def _trade_instrument(self, row: _Row, iid: str) -> _InstrumentDraft | None:
+        """The trade's instrument, known and without problems (each reported, as for a lot)."""
+        draft = self.drafts.get(iid) if iid else None
+        if iid and draft is None:
+            self._unknown_instrument(row, iid)
+        elif draft is not None and draft.first_problem is not None:
+            first = draft.first_problem
+            where = f"{first.file} row {first.row}" if first.row is not None else first.file
+            row.report(
+                "instrument_id", f"instrument {iid} has input problems (see {where})",
+                "fix the instrument's rows first",
+            )
+        return draft
+
+    def _check_trade(self, row: _Row, v: dict[str, Any], draft: _InstrumentDraft | None,
+                     iid: str) -> None:
+        """One trade's own consistency: the columns of a buy and of a sell, a principal of whole
+        units, amounts of 0 or more (a sell's commission no more than its amount), and a trade
+        date on or before the settlement date (the lot's further checks run on the lots derived,
+        :meth:`_check_lot`)."""
+        side = v["side"]
+        if side == BUY:
+            if row.given("lot_id"):
+                row.report("lot_id", "a buy opens its own lot, whose lot_id is the buy's trade_id: "
+                           "lot_id names, on a sell, the buy whose lot it sells",
+                           "clear lot_id on the buy")
+            for name in ("basis_reported", "disposition_kind", "stock_fair_market_value"):
+                if row.given(name):
+                    row.report(name, f"{name} belongs on a sell (it describes the disposition of "
+                               "the lots the sell closes)", f"clear {name} on the buy")
+        elif side == SELL:
+            for name in ("basis_allocation", "holder_yield_pct", "allocate_to_maturity"):
+                if row.given(name):
+                    row.report(name, f"{name} belongs on the buy (it is a term of the lot the buy "
+                               "opens), not on a sell", f"clear {name} on the sell and enter it "
+                               "on the buy")
+        principal = v["principal_amount"]
+        unit = draft.values.get("unit_principal") if draft is not None else None
+        if principal is not None and principal <= 0:
+            row.report("principal_amount", "principal amount must be greater than 0",
+                       "enter the face amount bought or sold, e.g. 250000")
+        elif principal is not None and unit is not None and unit > 0:
+            units = principal / unit
+            if math.isfinite(units) and abs(units - round(units)) > UNIT_MULTIPLE_TOLERANCE * units:
+                row.report("principal_amount", f"principal amount is not a whole multiple of "
+                           f"{iid}'s unit principal {cell_text(unit)}",
+                           "enter the face amount traded: a number of whole units")
+        for name in ("amount", "commission"):
+            if v[name] is not None and v[name] < 0:
+                row.report(name, f"{name} cannot be negative", "enter the dollars paid or received"
+                           if name == "amount" else "enter the commission in dollars, 0 or more")
+        amount, commission = v["amount"], v["commission"]
+        if side == SELL and amount is not None and commission is not None and 0 <= amount < commission:
+            row.report("commission", f"the commission {_num(commission)} is more than the amount "
+                       f"{_num(amount)} received: the proceeds would be negative",
+                       "check amount (the dollars received, before commission) and commission")
+        traded, settled = v["trade_date"], v["settlement_date"]
+        if traded is not None and settled is not None and side is not None:
+            _check_trade_date(row, "trade_date", traded, "settlement_date", settled,
+                              "purchase" if side == BUY else "sale")
+
+    def _blotter_problem(self, table: RawTable, raw_rows: dict[int, RawRow],
+                         issue: BlotterProblem) -> Problem:
+        """A problem of the trades as a whole (:mod:`cpdi.readers.transactions`), as a Problem of
+        transactions.csv quoting the cell it names."""
+        raw = raw_rows.get(issue.row)
+        value = cell_text(raw.cell(issue.column)) if raw is not None and issue.column else ""
+        problem = Problem(table.file, issue.row, issue.column, issue.message, issue.fix,
+                          value or None, holder_id=issue.holder_id, lot_id=issue.lot_id,
+                          instrument_id=issue.instrument_id)
+        self.problems.append(problem)
+        return problem
 
     # -- broker_1099.csv --
 
@@ -1138,7 +1593,7 @@ class _PortfolioReader:
         a figure cpdi has nothing to compare with.  Without a lots table that can be read (its
         absence is reported, or is what ``validate`` of schedules alone expects) only the holder
         and the note are checked."""
-        lots = self.tables["lots"].file
+        lots = self._lot_tables_named()
         if hid:
             if self.holders_checked and hid not in self.holder_rows:
                 holders = self.tables["holders"].file
@@ -1162,11 +1617,11 @@ class _PortfolioReader:
                 return
             lot_holder, lot_note, lot_row = owner
             if hid and lot_holder != hid:
-                row.report("lot_id", f"lot {lot_id} is holder {lot_holder}'s ({lots} row "
-                           f"{lot_row}), not {hid}'s", "correct the lot_id or the holder_id")
+                row.report("lot_id", f"lot {lot_id} is holder {lot_holder}'s ({self._lot_file(lot_id)} "
+                           f"row {lot_row}), not {hid}'s", "correct the lot_id or the holder_id")
             if iid and lot_note != iid:
-                row.report("lot_id", f"lot {lot_id} is a lot of {lot_note} ({lots} row {lot_row}), "
-                           f"not of {iid}", "correct the lot_id or the instrument_id")
+                row.report("lot_id", f"lot {lot_id} is a lot of {lot_note} ({self._lot_file(lot_id)} "
+                           f"row {lot_row}), not of {iid}", "correct the lot_id or the instrument_id")
         elif hid and iid and not any(h == hid and i == iid for h, i, _ in self.lot_owners.values()):
             row.report("instrument_id", f"holder {hid} has no lot of {iid} in {lots}",
                        "correct the holder_id or the instrument_id, or add the lot")
@@ -1182,3 +1637,113 @@ def _box_of(text: str) -> str:
 def _figure_name(form: str | None, box: str, lot_id: str) -> str:
     """``1099-B box 1d of lot L-3``: a figure in a message."""
     return f"{form} box {box}" + (f" of lot {lot_id}" if lot_id else "")
+
+
+_OPENING_FIXES = {
+    "opening_year": "enter the first tax year cpdi is to compute for the lot, or clear the other "
+                    "opening columns to compute it from its acquisition",
+    "opening_adjusted_basis": "enter the lot's adjusted basis in dollars on 1 January of "
+                              "opening_year, from the prior preparer's workpapers",
+    "opening_carryforward": "enter the negative adjustment carryforward into opening_year in "
+                            "dollars, 0 if none (a blank is not read as 0)",
+    "prior_interest_inclusions": "enter the interest included in income on the lot before "
+                                 "opening_year in dollars, 0 if none (a blank is not read as 0)",
+    "prior_ordinary_losses": "enter the net negative adjustments taken as ordinary loss before "
+                             "opening_year in dollars, 0 if none (a blank is not read as 0)",
+}
+"""What fixes each opening column left blank (method §14)."""
+
+
+def _check_trade_date(row: _Row, name: str, traded: date, settled_name: str, settled: date,
+                      trade: str) -> bool:
+    """A trade date on or before its settlement date, at most :data:`TRADE_SETTLEMENT_DAYS`
+    before it; reports and returns False otherwise."""
+    if traded > settled:
+        row.report(name, f"the {trade}'s trade date is after its settlement date ({settled_name} "
+                   f"{settled})", f"enter the day the {trade} was traded, on or before "
+                   f"{settled_name}, or check {settled_name} (the settlement date)")
+        return False
+    days = (settled - traded).days
+    if days > TRADE_SETTLEMENT_DAYS:
+        row.report(name, f"the {trade}'s trade date is {days} days before its settlement date "
+                   f"({settled_name} {settled}); a trade settles within {TRADE_SETTLEMENT_DAYS} "
+                   "days", f"check the trade date and {settled_name} (the settlement date)")
+        return False
+    return True
+
+
+def _trade(row: int, hid: str, tid: str, iid: str, v: dict[str, Any]) -> Trade:
+    """A checked transactions.csv row as a :class:`~cpdi.readers.transactions.Trade`."""
+    return Trade(
+        row=row, holder_id=hid, trade_id=tid, instrument_id=iid, side=v["side"],
+        settlement_date=v["settlement_date"], principal_amount=v["principal_amount"],
+        amount=v["amount"], commission=v["commission"] or 0.0, trade_date=v["trade_date"],
+        lot_id=v["lot_id"] or None,
+        basis_allocation=BasisAllocationMethod(v["basis_allocation"] or "proportional"),
+        holder_yield_pct=v["holder_yield_pct"], allocate_to_maturity=v["allocate_to_maturity"],
+        basis_reported=BasisReported(v["basis_reported"]) if v["basis_reported"] else None,
+        disposition_kind=DispositionKind(v["disposition_kind"] or "sale"),
+        stock_fair_market_value=v["stock_fair_market_value"],
+    )
+
+
+_DERIVED_FROM: dict[str, tuple[str, str | None]] = {
+    "holder_id": (BUY, "holder_id"),
+    "lot_id": (BUY, "trade_id"),
+    "instrument_id": (BUY, "instrument_id"),
+    "principal_amount": (BUY, "principal_amount"),
+    "acquisition_date": (BUY, "settlement_date"),
+    "cost_basis": (BUY, "amount"),
+    "disposition_date": (SELL, "settlement_date"),
+    "proceeds": (SELL, "amount"),
+    "basis_allocation": (BUY, "basis_allocation"),
+    "holder_yield_pct": (BUY, "holder_yield_pct"),
+    "allocate_to_maturity": (BUY, "allocate_to_maturity"),
+    "basis_reported": (SELL, "basis_reported"),
+    "acquisition_trade_date": (BUY, "trade_date"),
+    "disposition_trade_date": (SELL, "trade_date"),
+    "disposition_kind": (SELL, "disposition_kind"),
+    "stock_fair_market_value": (SELL, "stock_fair_market_value"),
+}
+"""Where each lots.csv column of a derived lot comes from: the buy's or the sell's row, and its
+column there (a column not listed, such as the opening balances, has none: the buy's row)."""
+
+
+class _DerivedRow(_Row):
+    """A lot derived from trades, checked as a typed lot: its cells are the lot's values as
+    lots.csv would hold them, and a problem is reported on the transactions row and column the
+    value came from (:data:`_DERIVED_FROM`), quoting the cell typed there and naming the lot and
+    its rows.  A problem the same trade cell already gave another lot of the same sell (a sell
+    after maturity closing two lots) is kept on the lot but printed once (``repeated``)."""
+
+    def __init__(self, table: RawTable, piece: DerivedLot, values: dict[str, Any],
+                 raw_rows: dict[int, RawRow], sink: list[Problem], repeated: set[tuple]):
+        lot = piece.lot
+        cells = {name: value_text(value) for name, value in values.items() if value is not None}
+        super().__init__(table, RawRow(piece.buy_row, cells), sink, holder_id=lot.holder_id,
+                         lot_id=lot.lot_id, instrument_id=lot.instrument_id)
+        self.piece = piece
+        self.raw_rows = raw_rows
+        self.repeated = repeated
+
+    def report(self, column: str | None, message: str, fix: str) -> Problem:
+        side, source = _DERIVED_FROM.get(column or "", (BUY, None))
+        number = self.piece.sell_row if side == SELL and self.piece.sell_row else self.piece.buy_row
+        if side == SELL and self.piece.sell_row is None:
+            source = None
+        raw = self.raw_rows.get(number)
+        value = cell_text(raw.cell(source)) if raw is not None and source else ""
+        if column == "disposition_date" and fix.startswith("leave it blank"):
+            fix = ("a note is not sold after it is retired (maturity and calls are applied "
+                   "automatically): check the sell's settlement_date, or delete the sell")
+        problem = Problem(
+            self.file, number, source,
+            f"lot {self.piece.lot.lot_id} (from {self.piece.origin()}): {message}", fix,
+            value or None, **self.ids,
+        )
+        self.problems.append(problem)
+        key = (number, source, message, fix)
+        if key not in self.repeated:
+            self.repeated.add(key)
+            self.sink.append(problem)
+        return problem

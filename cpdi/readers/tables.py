@@ -5,9 +5,10 @@ This module only finds the tables and turns them into rows of cells; what a cell
 whether it is valid is :mod:`cpdi.readers.inputs`' business.  The input contract fixes here:
 
 * ``INPUT`` is a folder holding ``instruments.csv``, ``schedule.csv``, ``payments.csv``,
-  ``lots.csv`` and ``holders.csv``, or one ``.xlsx`` workbook with sheets of those names without
-  ``.csv``.  ``instruments`` and ``schedule`` are required; the others may be absent and then
-  read as empty tables.
+  ``lots.csv`` (or ``transactions.csv``, the trades lots are derived from, or both) and
+  ``holders.csv``, or one ``.xlsx`` workbook with sheets of those names without ``.csv``.
+  ``instruments`` and ``schedule`` are required; the others may be absent and then read as empty
+  tables (``compute`` and ``workpapers`` need lots or transactions: ``columns.LOT_TABLES``).
 * Column order is free; header names are matched case-insensitively after trimming.  Unknown
   columns are kept (holders' extra columns are carried to the workpaper cover).
 

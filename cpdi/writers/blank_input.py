@@ -55,6 +55,7 @@ DECIMAL_BOUNDS: dict[str, tuple[str, float]] = {
     "holder_yield_pct": (">", -100.0),
     "proceeds": (">=", 0.0),
     "allocate_to_maturity": (">=", 0.0),
+    "commission": (">=", 0.0),
 }
 """Decimal columns (by name) whose Excel validation has a lower bound: the same bounds
 ``cpdi.readers.inputs`` checks.  A decimal column not listed accepts any number."""
@@ -67,6 +68,8 @@ SHEET_PURPOSE: dict[str, str] = {
     "schedule": "the projected payment schedule, one row per accrual period (required)",
     "payments": "what was actually paid, per unit of principal (optional)",
     "lots": "one row per tax lot, in whole-lot dollars",
+    "transactions": "optional, in place of or beside lots: one row per buy or sell; cpdi derives "
+    "the lots (first in, first out, or the lot a sell names)",
     "holders": "optional: holder_id, name, tin, filer_type; extra columns you add are carried "
     "to the workpaper cover",
     "issuer_accruals": "optional: the issuer's published OID table, as printed (checked by "
