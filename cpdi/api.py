@@ -25,6 +25,7 @@ from cpdi.engine.basis_allocation import AllocationError
 from cpdi.engine.ledger import (
     LEDGER_COLUMNS, ActualPayments, LotLedger, LotYear, MissingContingentPayment, lot_ledger,
 )
+from cpdi.engine.fixings import Fixing
 from cpdi.engine.schedule import AccrualSchedule
 from cpdi.engine.validation import (
     DEFAULT_TOLERANCE_PER_1000, ScheduleValidation, invalid_report, validate_schedule,
@@ -34,6 +35,7 @@ from cpdi.model import (
 )
 from cpdi.problems import CpdiError, InputError, Problem
 from cpdi.readers import Portfolio, read_portfolio
+from cpdi.readers.columns import LOT_TABLES
 
 
 def load(path) -> Portfolio:
@@ -83,7 +85,8 @@ def instrument_books(
         acceptance = True if instrument_id in accepted else None
         try:
             report = validate_schedule(instrument, tolerance_per_1000, acceptance)
-            schedule = AccrualSchedule(instrument) if report.structurally_valid else None
+            schedule = (AccrualSchedule(instrument, fixings_of(portfolio, instrument_id))
+                        if report.structurally_valid else None)
         except Exception as error:  # noqa: BLE001 - one instrument never sinks the input
             report = invalid_report(instrument, [
                 f"the schedule could not be validated: {type(error).__name__}: {error} (an "
@@ -127,6 +130,17 @@ def actual_payments(portfolio: Portfolio, instrument_id: str) -> ActualPayments:
     return ActualPayments(scheduled, call_date, redemption)
 
 
+def fixings_of(portfolio: Portfolio, instrument_id: str) -> tuple[Fixing, ...]:
+    """The payments of an instrument whose amounts were fixed before they were paid
+    (payments.csv ``fixing_date``); the schedule applies those fixed more than six months
+    early ((b)(9)(ii), method §13)."""
+    return tuple(
+        Fixing(payment.date, payment.fixing_date, payment.amount)
+        for payment in portfolio.payments.get(instrument_id, ())
+        if payment.kind is PaymentKind.SCHEDULED and payment.fixing_date is not None
+    )
+
+
 def validate(
     portfolio: Portfolio,
     tolerance_per_1000: float = DEFAULT_TOLERANCE_PER_1000,
@@ -140,7 +154,8 @@ def validate(
 SCHEDULE_COLUMNS = (
     "period", "period_start", "period_end", "days", "year_fraction", "rate",
     "adjusted_issue_price_start", "interest", "daily_portion", "projected_payment",
-    "payment_type", "adjusted_issue_price_end", "daily_portion_days",
+    "payment_type", "adjusted_issue_price_end", "daily_portion_days", "fixed_on",
+    "fixing_adjustment",
 )
 
 
@@ -163,11 +178,14 @@ def schedule_frame(portfolio_or_instrument, instrument_id: str | None = None) ->
     (a gap, an overlap, terms method §8 calls INVALID)."""
     instrument = _instrument(portfolio_or_instrument, instrument_id)
     schedule = _buildable(instrument)
+    if not isinstance(portfolio_or_instrument, Instrument):  # with its (b)(9)(ii) fixings
+        schedule = AccrualSchedule(instrument, fixings_of(portfolio_or_instrument, instrument_id))
     records = [
         (
             p.number, p.period_start, p.period_end, p.days, p.year_fraction, p.rate,
             p.adjusted_issue_price_start, p.interest, p.daily_portion, p.projected_payment,
-            p.payment_type.value, p.adjusted_issue_price_end, p.weight,
+            p.payment_type.value, p.adjusted_issue_price_end, p.weight, p.fixed_on,
+            p.fixing_adjustment,
         )
         for p in schedule.periods
     ]
@@ -223,8 +241,10 @@ def ledger_frame(rows: Iterable[LotYear]) -> pd.DataFrame:
     )
 
 
-def _lot_file(portfolio: Portfolio) -> str:
-    return portfolio.file_names.get("lots", "lots")
+def _lot_file(portfolio: Portfolio, lot: Lot) -> str:
+    """The file the lot's row is in: lots.csv, or transactions.csv for a lot derived from the
+    trades (its row is the buy's)."""
+    return portfolio.lot_files.get(lot.lot_id) or portfolio.file_names.get("lots", "lots")
 
 
 def _lot_row(portfolio: Portfolio, lot: Lot) -> int | None:
@@ -250,21 +270,21 @@ def lot_problem(portfolio: Portfolio, book: InstrumentBook | None, lot: Lot, err
         )
     if isinstance(error, AllocationError):
         column = "allocate_to_maturity" if "allocate_to_maturity" in str(error) else "basis_allocation"
-        return Problem(_lot_file(portfolio), _lot_row(portfolio, lot), column, str(error),
+        return Problem(_lot_file(portfolio, lot), _lot_row(portfolio, lot), column, str(error),
                        "correct the lot's basis allocation", **ids)
     if isinstance(error, ArithmeticError):  # OverflowError, ZeroDivisionError, …
         return Problem(
-            _lot_file(portfolio), _lot_row(portfolio, lot), None,
+            _lot_file(portfolio, lot), _lot_row(portfolio, lot), None,
             f"cannot compute lot {lot.lot_id}: the arithmetic failed "
             f"({type(error).__name__}: {error})",
             f"check the lot's amounts and dates and instrument {lot.instrument_id}'s terms",
             **ids,
         )
     if isinstance(error, (ValueError, CpdiError)):
-        return Problem(_lot_file(portfolio), _lot_row(portfolio, lot), None,
+        return Problem(_lot_file(portfolio, lot), _lot_row(portfolio, lot), None,
                        f"cannot compute lot {lot.lot_id}: {error}", "", **ids)
     return Problem(
-        _lot_file(portfolio), _lot_row(portfolio, lot), None,
+        _lot_file(portfolio, lot), _lot_row(portfolio, lot), None,
         f"cannot compute lot {lot.lot_id}: {type(error).__name__}: {error}",
         "an error cpdi did not foresee: check the lot's row, and please report it", **ids,
     )
@@ -350,18 +370,21 @@ def unusable_schedule_problem(portfolio: Portfolio, book: InstrumentBook, lot: L
 
 
 def missing_lots_problem(portfolio: Portfolio) -> Problem | None:
-    """``compute`` and ``workpapers`` need a lots table: an input without one (or with only a
-    misnamed one, which the readers report) has nothing to compute, and says so."""
-    if portfolio.lots or portfolio.rejected_lots or "lots" in portfolio.tables_present:
+    """``compute`` and ``workpapers`` need lots: a lots table, or a transactions table to derive
+    them from (``LOT_TABLES``, either or both).  An input with neither (or with only a misnamed
+    one, which the readers report) has nothing to compute, and says so."""
+    if portfolio.lots or portfolio.rejected_lots or any(
+            table in portfolio.tables_present for table in LOT_TABLES):
         return None
     if not portfolio.instruments and portfolio.problems:
         return None  # the input is unusable already, and says why
-    lots_file = portfolio.file_names.get("lots", "lots")
-    if any(p.file == lots_file for p in portfolio.problems):
-        return None  # already reported (a misnamed or unreadable lots table)
-    return Problem(lots_file, None, None, "the input has no lots table: there is nothing to "
-                   "compute", "add lots.csv (or a lots sheet) with one row per tax lot "
-                   "(see docs/formats.md)")
+    files = {portfolio.file_names.get(table, table) for table in LOT_TABLES}
+    if any(p.file in files for p in portfolio.problems):
+        return None  # already reported (a misnamed or unreadable lots or transactions table)
+    return Problem(portfolio.file_names.get("lots", "lots"), None, None,
+                   "the input has no lots table and no transactions table: there is nothing to "
+                   "compute", "add lots.csv (one row per tax lot) or transactions.csv (the trades "
+                   "the lots are derived from), or their sheets (see docs/formats.md)")
 
 
 def iter_ledgers(

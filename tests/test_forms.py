@@ -359,3 +359,52 @@ def test_broker_bases_reads_the_holders_1099b_box_1e_figures_of_the_year():
         BrokerFigure("H1", "N", 2025, "1099-OID", "1", 5.0, None),
     )
     assert broker_bases(figures, "H1", 2025) == {"L1": 100.0}
+
+
+# --- trade dates (method §12) --------------------------------------------------------------------
+
+# A 2-year note issued 2 January 2024; a lot bought and sold in between.
+TRADED_NOTE = instrument("2024-01-02", [("2025-01-02", 50.0, "fixed"), ("2026-01-02", 1050.0)], 5.0,
+                         accept_residual=True)
+
+
+@pytest.mark.parametrize("bought, settled, sold, sale_settled, by_trade, by_settlement", [
+    # one year from the trade dates has passed; from the settlement dates it has not
+    ("2024-05-31", "2024-06-03", "2025-06-02", "2025-06-03", Term.LONG, Term.SHORT),
+    # and the other way round
+    ("2024-06-03", "2024-06-04", "2025-06-03", "2025-06-05", Term.SHORT, Term.LONG),
+])
+def test_trade_dates_are_the_dates_of_form_8949_and_its_term(bought, settled, sold, sale_settled,
+                                                            by_trade, by_settlement):
+    """Pub. 550: the holding period of a security traded on a market runs from the day after
+    the purchase's trade date through the sale's trade date, settlement dates ignored.  Columns
+    (b) and (c) and the box follow the trade dates where lots.csv gives them; the ledger keeps
+    the settlement dates."""
+    from dataclasses import replace
+
+    settled_lot = lot(settled, 1000.0, sold=sale_settled, proceeds=1010.0)
+    traded_lot = replace(settled_lot, acquisition_trade_date=date.fromisoformat(bought),
+                         disposition_trade_date=date.fromisoformat(sold))
+    plain, row = line_of(TRADED_NOTE, settled_lot)
+    traded, traded_row = line_of(TRADED_NOTE, traded_lot)
+    assert traded_row == row  # the ledger is the settlement dates'
+    assert (plain.date_acquired, plain.date_sold, plain.term) == (
+        date.fromisoformat(settled), date.fromisoformat(sale_settled), by_settlement)
+    assert (traded.date_acquired, traded.date_sold, traded.term) == (
+        date.fromisoformat(bought), date.fromisoformat(sold), by_trade)
+    assert traded.box == form8949_box(by_trade, BasisReported.YES)
+    assert (traded.proceeds, traded.cost_basis, traded.gain_loss) == (
+        plain.proceeds, plain.cost_basis, plain.gain_loss)
+
+
+def test_the_covered_security_date_is_the_trade_date():
+    """A purchase traded on 30 December 2015 and settled on 4 January 2016 was acquired in 2015:
+    a 1099-B without basis (box B or E) by the covered-security rules."""
+    from dataclasses import replace
+
+    a_lot = replace(lot("2016-01-04", 1000.0, sold="2017-06-30", proceeds=1010.0),
+                    acquisition_trade_date=date(2015, 12, 30))
+    note = instrument("2015-12-01", [("2016-12-01", 50.0, "fixed"), ("2017-12-01", 1050.0)], 5.0,
+                      accept_residual=True)
+    line, _ = line_of(note, a_lot)
+    assert (line.date_acquired, line.basis_reported, line.box) == (date(2015, 12, 30), BasisReported.NO, "E")

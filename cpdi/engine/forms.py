@@ -19,6 +19,11 @@ is the capital part only and nothing is counted twice::
 
     proceeds − cost_basis + adjustment_amount = gain_loss (capital part)
 
+A conversion into the issuer's stock is a disposition like a sale: an exchange whose gain or
+loss (b)(8) characterises, the proceeds the stock's fair market value plus any cash (Rev. Rul.
+2002-31); its line also gives the stock's basis and the day its holding period begins.  The
+dates of a line, and so its term, are the trade dates where lots.csv gives them (Pub. 550).
+
 Where each item goes for each filer type is template data (``templates/forms.toml``), read by
 :mod:`cpdi.readers.form_lines`; this module is pure and gets it as a :class:`FormMapping`.
 Money stays unrounded here; the writers round for presentation (``rounded_line``).
@@ -29,7 +34,7 @@ from __future__ import annotations
 import enum
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 
 from cpdi.model import BasisReported, FilerType, Lot
 
@@ -152,8 +157,35 @@ def holding_term(acquired: date, disposed: date) -> Term:
     starts the day after acquisition and includes the day of disposition (Pub. 550, "Holding
     Period"; Rev. Rul. 66-7): bought 1 June 2024 and sold 1 June 2025 is short term, sold
     2 June 2025 long term; bought 29 February 2024, one year has passed on 28 February 2025, so
-    a sale on 1 March 2025 is long term."""
+    a sale on 1 March 2025 is long term.  For a security traded on a market the dates are the
+    trade dates (:func:`date_acquired`, :func:`date_sold`)."""
     return Term.LONG if disposed > anniversary(acquired) else Term.SHORT
+
+
+def date_acquired(lot: Lot) -> date:
+    """Form 8949 column (b) and the start of the holding period: the purchase's trade date when
+    lots.csv gives it, else the acquisition (settlement) date.  For securities traded on an
+    established market the holding period begins the day after the trade date and ends on the
+    trade date of the sale, settlement dates ignored (Pub. 550, "Securities traded on an
+    established market"; for bonds, Rev. Rul. 66-97).  Method §12."""
+    return lot.acquisition_trade_date or lot.acquisition_date
+
+
+def date_sold(lot: Lot, row) -> date:
+    """Form 8949 column (c) and the end of the holding period: a sale's trade date when lots.csv
+    gives it, else the disposition date of the ledger ``row`` (the sale's settlement, the call,
+    maturity, or the conversion: a retirement by the issuer has no trade date).  Method §12."""
+    if row.ending == "sale" and lot.disposition_trade_date is not None:
+        return lot.disposition_trade_date
+    return row.disposition_date
+
+
+def stock_holding_period_begins(conversion_date: date) -> date:
+    """The stock received on a conversion is held from the day after the conversion: it is
+    acquired in a taxable exchange, at a basis of its fair market value, so the note's holding
+    period is not carried over (method §7; Pub. 550, "Holding Period": the day of acquisition is
+    not counted)."""
+    return conversion_date + timedelta(days=1)
 
 
 def default_basis_reported(acquired: date, filer: FilerForms) -> BasisReported:
@@ -186,14 +218,19 @@ class Form8949Line:
 
     ``proceeds`` (column (d)) is what the lot was treated as receiving before the carryforward:
     the sale proceeds, the redemption on a call (b)(7)(v), the projected payment at maturity
-    (b)(7)(iv); ``cost_basis`` (column (e)) the adjusted basis at disposition (b)(7)(iii);
+    (b)(7)(iv), on a conversion the stock's fair market value plus any cash (Rev. Rul.
+    2002-31); ``cost_basis`` (column (e)) the adjusted basis at disposition (b)(7)(iii);
     ``adjustment_amount`` (column (g)) takes out the ordinary part of the gain or loss (b)(8) and
     the carryforward applied (b)(6)(iii)(C); ``gain_loss`` (column (h)) is the capital part.
 
     For a box A or D line whose Form 1099-B basis (box 1e) is known, column (e) is the broker's
     basis, "even though that basis is incorrect", and (g) corrects it with code B (Form 8949
     instructions, code B): ``basis_adjustment = cost_basis − adjusted_basis`` is then part of
-    (g); ``adjusted_basis`` is always cpdi's."""
+    (g); ``adjusted_basis`` is always cpdi's.
+
+    A converted lot also carries what the holder now has: the stock, whose basis is its fair
+    market value (``stock_basis``) and whose holding period begins the day after the
+    conversion (``stock_holding_period_begins``); ``None`` on any other line (method §7)."""
 
     holder_id: str
     lot_id: str
@@ -209,13 +246,15 @@ class Form8949Line:
     term: Term
     box: str
     # -- detail beyond the form's columns ---------------------------------------------------
-    ending: str = ""  # sale / call / maturity
+    ending: str = ""  # sale / conversion / call / maturity
     ordinary_amount: float = 0.0  # signed: ordinary income − ordinary loss on the disposition (b)(8)
     carryforward_applied: float = 0.0  # (b)(6)(iii)(C), ≥ 0
     basis_reported: BasisReported = BasisReported.YES
     schedule_d_line: str = ""  # where the box's total goes, for the holder's filer type
     adjusted_basis: float | None = None  # cpdi's basis at disposition (b)(7)(iii); None: = cost_basis
     basis_adjustment: float = 0.0  # (e) − adjusted_basis: the broker's basis corrected, code B
+    stock_basis: float | None = None  # conversion: the stock's basis, its fair market value
+    stock_holding_period_begins: date | None = None  # conversion: the day after it
 
     @property
     def cpdi_basis(self) -> float:
@@ -251,10 +290,11 @@ def form8949_line(lot: Lot, row, description: str, filer: FilerForms, codes: dic
     correct basis goes in (e) and it is not used."""
     if row.disposition_date is None:
         raise ValueError(f"lot {lot.lot_id} has no disposition in {row.tax_year}")
-    proceeds = row.consideration
+    proceeds = row.consideration  # a conversion: the stock's fair market value + cash
     adjusted = row.adjusted_basis_end
-    term = holding_term(lot.acquisition_date, row.disposition_date)
-    reported = lot.basis_reported or default_basis_reported(lot.acquisition_date, filer)
+    acquired, sold = date_acquired(lot), date_sold(lot, row)
+    term = holding_term(acquired, sold)
+    reported = lot.basis_reported or default_basis_reported(acquired, filer)
     box = form8949_box(term, reported)
     cost = adjusted
     if broker_basis is not None and reported is BasisReported.YES and abs(broker_basis - adjusted) >= ROUNDING:
@@ -270,15 +310,19 @@ def form8949_line(lot: Lot, row, description: str, filer: FilerForms, codes: dic
         used.append(codes["carryforward"])
     if cost != adjusted:
         used.append(codes["basis"])
+    converted = row.ending == "conversion"
     return Form8949Line(
         holder_id=lot.holder_id, lot_id=lot.lot_id, instrument_id=lot.instrument_id,
-        description=description, date_acquired=lot.acquisition_date,
-        date_sold=row.disposition_date, proceeds=proceeds, cost_basis=cost,
+        description=description, date_acquired=acquired,
+        date_sold=sold, proceeds=proceeds, cost_basis=cost,
         adjustment_code="".join(sorted(set(used))), adjustment_amount=adjustment,
         gain_loss=capital, term=term, box=box, ending=row.ending, ordinary_amount=ordinary,
         carryforward_applied=carryforward, basis_reported=reported,
         schedule_d_line=filer.schedule_d[box].where,
         adjusted_basis=adjusted, basis_adjustment=cost - adjusted,
+        stock_basis=row.stock_fair_market_value if converted else None,
+        stock_holding_period_begins=(stock_holding_period_begins(row.disposition_date)
+                                     if converted else None),
     )
 
 
@@ -299,6 +343,7 @@ def rounded_line(line: Form8949Line) -> Form8949Line:
         ordinary_amount=cents(line.ordinary_amount),
         carryforward_applied=cents(line.carryforward_applied),
         adjusted_basis=cents(line.cpdi_basis), basis_adjustment=cents(line.basis_adjustment),
+        stock_basis=None if line.stock_basis is None else cents(line.stock_basis),
     )
 
 

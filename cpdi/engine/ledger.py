@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, fields, replace
-from datetime import date
+from datetime import date, timedelta
 
 from cpdi.engine.adjustments import AnnualNetting, net_adjustments, payment_adjustment
 from cpdi.engine.basis_allocation import BasisAllocation, allocate_basis_difference
@@ -149,6 +149,8 @@ def payments_received(
         period = periods[index]
         if period.period_end > holding.last_day:
             break
+        if not period.payment_due:  # the period ends on a fixing date (b)(9)(ii)(C)
+            continue
         actual = actuals.scheduled.get(period.period_end)
         supplied = actual is not None
         if actual is None:
@@ -166,10 +168,49 @@ def payments_received(
 
 def contingent_payment_remains(schedule: AccrualSchedule, on: date) -> bool:
     """Is a contingent payment still due on or after ``on`` under the projected payment
-    schedule?  If not, (b)(8)(iii)(A) makes the disposition's gain or loss capital."""
-    return any(
-        p.payment_type is PaymentType.CONTINGENT and p.period_end >= on for p in schedule.periods
-    )
+    schedule?  If not, (b)(8)(iii)(A) makes the disposition's gain or loss capital.  A payment
+    fixed more than six months early is contingent only through its fixing date
+    ((b)(9)(ii)(B); (b)(8)(iii)(A) refers to (b)(9)(ii))."""
+    return any(p.period_end >= on and p.payment_contingent_on(on) for p in schedule.periods)
+
+
+@dataclass(frozen=True)
+class FixingShare:
+    """A lot's part in the (b)(9)(ii) fixings: signed adjustments by year (dollars) and the
+    positive (G) adjustment still to be taken into account when its holding ends."""
+
+    by_year: dict
+    unaccrued_positive: float
+
+
+def fixing_adjustments(schedule: AccrualSchedule, holding: HoldingPeriod,
+                       computed: HoldingPeriod, units: float) -> FixingShare:
+    """The (b)(9)(ii) adjustments a lot takes (method §13).  They belong to a lot that holds the
+    fixing date (the day the adjustment is made, (b)(9)(ii)(A)): all on that day, or — for
+    payments fixed together under (b)(9)(ii)(G) — evenly over the days from the day after the
+    fixing through the due date that the lot goes on holding.  Only days the ledger computes
+    count (an opened-later lot's earlier ones are in its opening balances).  The positive (G)
+    adjustment left when the holding ends is what (b)(8)(iii)(B) treats as interest."""
+    by_year: dict[int, float] = defaultdict(float)
+    unaccrued = 0.0
+    for fixing in schedule.fixings:
+        if not holding.holds(fixing.fixed_on):
+            continue
+        whole = fixing.adjustment * units
+        if not fixing.spread:
+            if computed.holds(fixing.fixed_on):
+                by_year[fixing.fixed_on.year] += whole
+            continue
+        first = max(fixing.fixed_on + timedelta(days=1), computed.first_day)
+        last = min(fixing.due, computed.last_day)
+        while first <= last:
+            year_last = min(last, date(first.year, 12, 31))
+            days = (year_last - first).days + 1
+            by_year[first.year] += whole * days / fixing.spread_days
+            first = year_last + timedelta(days=1)
+        if whole > 0 and holding.last_day < fixing.due:
+            unaccrued += whole - fixing.spread_through(holding.last_day) * units
+    return FixingShare(by_year, unaccrued)
 
 
 def _split(amount: float) -> tuple[float, float]:
@@ -216,11 +257,19 @@ def lot_ledger(
             positive[seg.year] += pos
             negative[seg.year] += neg
     for on, amount in allocation.at_dates:  # allocations to a payment (b)(9)(i)
+        fixing = schedule.fixing_of(on)
+        if fixing is not None and holding.holds(fixing.fixed_on):
+            on = fixing.fixed_on  # an adjustment on the fixing date instead (b)(9)(ii)(E)
         if computed.holds(on):  # only if the lot still holds that payment (method §6)
             allocated[on.year] += amount
             pos, neg = _split(amount)
             positive[on.year] += pos
             negative[on.year] += neg
+    fixed = fixing_adjustments(schedule, holding, computed, units)
+    for year, amount in fixed.by_year.items():  # (b)(9)(ii)(A), (D), (G)
+        pos, neg = _split(amount)
+        positive[year] += pos
+        negative[year] += neg
     final_payment = None
     for payment in payments:  # actual vs projected (b)(6)(i)
         pos, neg = _split(payment.adjustment)
@@ -244,7 +293,8 @@ def lot_ledger(
         inclusions += netting.interest_income
         ordinary_losses += netting.ordinary_loss
         basis_start = basis
-        basis = basis + accrued[year] + allocated[year] - projected_received[year]  # (b)(7)(iii)
+        basis = (basis + accrued[year] + allocated[year] + fixed.by_year.get(year, 0.0)
+                 - projected_received[year])  # (b)(7)(iii), (b)(9)(ii)(D)
         disposal = {}
         carryforward_out = netting.carryforward_out
         if holding.disposition_date is not None and year == holding.disposition_date.year:
@@ -253,6 +303,7 @@ def lot_ledger(
             character = character_of_gain_or_loss(
                 realized - basis, inclusions, ordinary_losses,
                 contingent_payment_remains(schedule, holding.disposition_date), realized,
+                fixed.unaccrued_positive,
             )
             carryforward_out = 0.0  # used up in the amount realized (b)(6)(iii)(C)
             disposal = dict(
@@ -266,6 +317,7 @@ def lot_ledger(
                 ending=holding.ending.value,
                 consideration=consideration,
                 stock_fair_market_value=_stock_received(holding, lot),
+                unaccrued_positive_adjustment=fixed.unaccrued_positive,
             )
         rows.append(
             LotYear(
@@ -299,6 +351,8 @@ def lot_ledger(
                 ending=disposal.get("ending", ""),
                 consideration=disposal.get("consideration", 0.0),
                 stock_fair_market_value=disposal.get("stock_fair_market_value", 0.0),
+                fixing_adjustments=fixed.by_year.get(year, 0.0),
+                unaccrued_positive_adjustment=disposal.get("unaccrued_positive_adjustment", 0.0),
             )
         )
         carryforward = netting.carryforward_out

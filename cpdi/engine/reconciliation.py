@@ -15,7 +15,8 @@ against cpdi's own, and the known causes that explain a difference (method §12)
     1099-OID 6, 1099-INT 11, 12, 13       0: nor do the acquisition and bond premium rules
     1099-B 1d                             the lot's Form 8949 proceeds: the sale proceeds, the
                                           redemption on a call (b)(7)(v), the projected final
-                                          payment at maturity (b)(7)(iv)
+                                          payment at maturity (b)(7)(iv), the stock's fair market
+                                          value plus any cash on a conversion (Rev. Rul. 2002-31)
     1099-B 1e                             the lot's Form 8949 cost basis: the adjusted basis at
                                           disposition ((b)(7)(iii))
     1099-B 1g                             0: cpdi does not apply the wash sale rule (section 1091)
@@ -37,6 +38,8 @@ guessed — as the figure a broker following that convention would print:
     payments_as_interest the payments received reported as interest
     disposition_gain     the (b)(8)(i) gain on a disposition included in the interest
     original_cost        the lot's cost instead of its adjusted basis ((b)(7)(iii))
+    stock_value          on a conversion into stock, only the cash received as proceeds, not
+                         the fair market value of the stock (Rev. Rul. 2002-31)
 
 Every subset of the causes that apply to the box is tried, smallest first: the broker's figure
 under that subset of conventions is recomputed, and the subset explains the difference when it
@@ -46,6 +49,19 @@ carryforward or a net negative adjustment makes the steps depend on one another:
 of (b)(6)(iii) is redone each time, not added up).  A subset with a step that changes nothing is
 not an explanation.
 
+**A lot taken over mid-life (method §14). Decision (cpdi).** Its ledger starts from the opening
+balances; the history before them is not in the input.  The causes of the year's interest are
+recomputed from the year alone (its accrual, allocation, adjustments and the carryforward into
+it), so they are the same as for any lot; ``issuer_table`` recomputes the year from the same
+opening state.  The figures a broker reports *to date* — the basis at disposition (``allocation``,
+``issuer_table``) and 1099-B box 1f — also need the days before the opening year, and use only
+what does not depend on that history: the (b)(9)(i) plan, which still follows from the
+acquisition, and the accruals at the comparable yield.  The lot is computed again from its
+acquisition with each payment before the opening year at its projection (actual amounts never
+enter the basis or the allocations, (b)(7)(iii)); only its basis and allocations are used, as the
+difference the cause makes — never its income, netting or carryforward.  ``original_cost`` is
+the lot's cost, which lots.csv gives.
+
 **Tolerance. Convention (cpdi).** A broker prints each lot's figure in cents and the form's
 figure in cents again; cpdi's figures are unrounded.  A difference of at most ``$0.01`` per lot
 in the figure plus ``$0.01`` is rounding.
@@ -54,6 +70,7 @@ in the figure plus ``$0.01`` is rounding.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import date
 from itertools import combinations
 
 from cpdi.engine.adjustments import net_adjustments
@@ -174,6 +191,7 @@ class LotFacts:
     final_adjustment: float  # actual − projected final payment at maturity, in the year
     other_adjustments: float  # actual − projected of the year's other payments (b)(6)(i)
     periodic_payments: float  # cash received in the year, the final payment at maturity aside
+    alternative_basis: float | None = None  # the year-end basis under the other daily portion basis
 
     @property
     def lot_id(self) -> str:
@@ -222,7 +240,8 @@ class _OtherBasis:
                 instrument = schedule.instrument
                 try:
                     other = AccrualSchedule(replace(
-                        instrument, daily_portion_basis=other_basis(instrument.daily_portion_basis)))
+                        instrument, daily_portion_basis=other_basis(instrument.daily_portion_basis)),
+                        schedule.fixings_given)
                 except (ArithmeticError, ValueError):  # pragma: no cover - validated schedules build
                     other = None
             self.built[instrument_id] = other
@@ -243,18 +262,59 @@ def ledger_under_other_basis(ledger: LotLedger, schedule: AccrualSchedule | None
         return None
 
 
+def from_acquisition(ledger: LotLedger, schedule: AccrualSchedule | None,
+                     year: int) -> LotLedger | None:
+    """The lot computed from its acquisition through ``year``, for the figures a broker reports
+    to date: the ledger itself, unless the lot was taken over mid-life (method §14).  Then the
+    lot without its opening balances, each payment due before the opening year taken at its
+    projection: the basis and the (b)(9)(i) allocations do not depend on actual amounts
+    ((b)(7)(iii)), so those are exact, and nothing else of it is used (module docstring).
+    ``None`` when it cannot be computed."""
+    lot = ledger.lot
+    if not lot.opens_later:
+        return ledger
+    if schedule is None:
+        return None
+    opening = date(lot.opening_year, 1, 1)
+    seen = actuals_of(ledger)
+    scheduled = {p.period_end: p.projected_payment for p in schedule.periods if p.period_end < opening}
+    scheduled.update(seen.scheduled)
+    try:
+        return lot_ledger(schedule, replace(lot, opening_year=None),
+                          ActualPayments(scheduled, seen.call_date, seen.redemption_amount), year)
+    except (CpdiError, ArithmeticError, ValueError):
+        return None
+
+
+def _row_of(ledger: LotLedger | None, year: int) -> LotYear | None:
+    return None if ledger is None else next((r for r in ledger.years if r.tax_year == year), None)
+
+
+def _allocated_to(ledger: LotLedger | None, year: int) -> float:
+    """The (b)(9)(i) allocations through ``year`` (0 when unknown: the cause then moves nothing
+    and explains nothing)."""
+    return 0.0 if ledger is None else sum(r.allocation_adjustments for r in ledger.years
+                                          if r.tax_year <= year)
+
+
 def lot_facts(ledger: LotLedger, year: int, other: _OtherBasis) -> LotFacts | None:
-    """What the causes need of ``ledger``'s year (``None`` when the lot has no row in it)."""
+    """What the causes need of ``ledger``'s year (``None`` when the lot has no row in it).  For a
+    lot taken over mid-life the figures to date come from :func:`from_acquisition`."""
     row = next((r for r in ledger.years if r.tax_year == year), None)
     if row is None:
         return None
-    alternative_ledger = ledger_under_other_basis(ledger, other.schedule(ledger.lot.instrument_id), year)
-    alternative = None
-    alternative_allocated = 0.0
-    if alternative_ledger is not None:
-        alternative = next((r for r in alternative_ledger.years if r.tax_year == year), None)
-        alternative_allocated = sum(r.allocation_adjustments for r in alternative_ledger.years
-                                    if r.tax_year <= year)
+    other_schedule = other.schedule(ledger.lot.instrument_id)
+    alternative = _row_of(ledger_under_other_basis(ledger, other_schedule, year), year)
+    history = from_acquisition(ledger, other.schedules.get(ledger.lot.instrument_id), year)
+    alternative_history = (ledger_under_other_basis(history, other_schedule, year)
+                           if history is not None else None)
+    history_row, alternative_history_row = _row_of(history, year), _row_of(alternative_history, year)
+    alternative_basis = None
+    if history_row is not None and alternative_history_row is not None:
+        alternative_basis = (alternative_history_row.adjusted_basis_end if history is ledger else
+                             row.adjusted_basis_end + alternative_history_row.adjusted_basis_end
+                             - history_row.adjusted_basis_end)
+    alternative_allocated = _allocated_to(alternative_history, year)
     final = final_payment_of(ledger)
     final_in_year = final if final is not None and final.date.year == year else None
     in_year = [p for p in ledger.payments if p.date.year == year and p is not final_in_year]
@@ -263,11 +323,12 @@ def lot_facts(ledger: LotLedger, year: int, other: _OtherBasis) -> LotFacts | No
              else DailyPortionBasis.CALENDAR_DAYS)
     return LotFacts(
         ledger=ledger, row=row, daily_portion_basis=basis, alternative=alternative,
-        allocated_to_date=sum(r.allocation_adjustments for r in ledger.years if r.tax_year <= year),
+        allocated_to_date=_allocated_to(history, year),
         alternative_allocated_to_date=alternative_allocated,
         final_adjustment=final_in_year.adjustment if final_in_year is not None else 0.0,
         other_adjustments=sum(p.adjustment for p in in_year),
         periodic_payments=sum(p.actual for p in in_year),
+        alternative_basis=alternative_basis,
     )
 
 
@@ -279,7 +340,8 @@ def interest_under(facts: LotFacts, causes: frozenset) -> float:
     cause, cpdi's ``interest_income``.  The year's netting (b)(6)(ii)–(iii) is redone on what is
     left: the accrual ((b)(3)(iii), under the other daily portion basis for ``issuer_table``),
     the (b)(9)(i) allocation, the adjustments for the payments (b)(6)(i), the final payment's
-    at maturity apart, and the carryforward from the prior year (b)(6)(iii)(C)."""
+    at maturity apart, the (b)(9)(ii) adjustments of payments fixed early, and the carryforward
+    from the prior year (b)(6)(iii)(C)."""
     if "payments_as_interest" in causes:
         return facts.periodic_payments
     row = facts.alternative if "issuer_table" in causes and facts.alternative else facts.row
@@ -289,7 +351,7 @@ def interest_under(facts: LotFacts, causes: frozenset) -> float:
         allocation = 0.0 if "allocation" in causes else row.allocation_adjustments
         final = 0.0 if "projected_vs_actual" in causes else facts.final_adjustment
         carryforward = 0.0 if "carryforward" in causes else row.carryforward_in
-        net = allocation + facts.other_adjustments + final
+        net = allocation + facts.other_adjustments + final + row.fixing_adjustments
         income = net_adjustments(row.interest_accrued, max(net, 0.0), max(-net, 0.0),
                                  carryforward, 0.0, 0.0).interest_income
     if "disposition_gain" in causes:
@@ -323,14 +385,17 @@ def premium_under(facts: LotFacts, causes: frozenset) -> float:
 
 def proceeds_under(facts: LotFacts, causes: frozenset) -> float:
     """The lot's proceeds (1099-B box 1d): cpdi's Form 8949 proceeds are the consideration —
-    the sale proceeds, the redemption (b)(7)(v), the projected final payment (b)(7)(iv); a
-    broker may report the actual final payment, or the amount realized after the carryforward
-    (b)(6)(iii)(C)."""
+    the sale proceeds, the redemption (b)(7)(v), the projected final payment (b)(7)(iv), the
+    stock's fair market value plus any cash on a conversion (Rev. Rul. 2002-31); a broker may
+    report the actual final payment, the amount realized after the carryforward (b)(6)(iii)(C),
+    or on a conversion only the cash."""
     proceeds = facts.row.consideration
     if "projected_vs_actual" in causes:
         proceeds += facts.final_adjustment
     if "carryforward" in causes:
         proceeds -= facts.row.consideration - facts.row.amount_realized
+    if "stock_value" in causes:
+        proceeds -= facts.row.stock_fair_market_value
     return proceeds
 
 
@@ -340,8 +405,8 @@ def basis_under(facts: LotFacts, causes: frozenset) -> float:
     basis without the (b)(9)(i) allocations to date."""
     if "original_cost" in causes:
         return facts.ledger.lot.cost_basis
-    if "issuer_table" in causes and facts.alternative is not None:
-        basis, allocated = facts.alternative.adjusted_basis_end, facts.alternative_allocated_to_date
+    if "issuer_table" in causes and facts.alternative_basis is not None:
+        basis, allocated = facts.alternative_basis, facts.alternative_allocated_to_date
     else:
         basis, allocated = facts.row.adjusted_basis_end, facts.allocated_to_date
     return basis - allocated if "allocation" in causes else basis
@@ -373,7 +438,7 @@ CAUSES_OF: dict[str, tuple[str, ...]] = {
     "discount": ("allocation",),
     "accrued_discount": ("allocation",),
     "premium": ("allocation",),
-    "proceeds": ("projected_vs_actual", "carryforward"),
+    "proceeds": ("projected_vs_actual", "carryforward", "stock_value"),
     "basis": ("original_cost", "issuer_table", "allocation"),
     "wash_sale": (),
 }
@@ -442,6 +507,9 @@ _WORDS: dict[tuple[str, str], str] = {
         "under (b)(8)(i) that cpdi reports on its own line",
     ("original_cost", "basis"): "the broker reports the lot's original cost, not its adjusted "
         "basis at disposition ((b)(7)(iii))",
+    ("stock_value", "proceeds"): "the broker reports only the cash received on the conversion; "
+        "the fair market value of the stock received is part of the amount realized (Rev. Rul. "
+        "2002-31)",
 }
 
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from cpdi.engine.daycount import DayCount, day_count_days, year_fraction
+from cpdi.engine.fixings import AppliedFixing, Fixing, apply_fixings, deferred_fixings
 from cpdi.model import DailyPortionBasis, Instrument, PaymentType
 
 _ONE_DAY = timedelta(days=1)
@@ -73,6 +74,12 @@ class AccrualPeriod:
     adjusted_issue_price_end: float  # AIP_{k-1} + interest − projected payment   (b)(7)(ii)
     weight: float = 0.0  # the period's days as the daily portion basis counts them (method §3)
     weighting: DayWeighting | None = None  # None: calendar days, every day weighs 1
+    # -- (b)(9)(ii) fixings (method §13) ------------------------------------------------------
+    payment_due: bool = True  # False: the period ends on a fixing date, no payment is due
+    fixed_on: date | None = None  # the payment was fixed that day, more than 6 months early
+    projected_before_fixing: float | None = None  # the projection the fixed amount replaced
+    fixing_adjustment: float = 0.0  # (b)(9)(ii)(A) adjustments on period_end (the fixing date)
+    weight_bounds: tuple[date, date] | None = None  # a split period: the period it was cut from
 
     def weight_through(self, day: date) -> float:
         """Weight of the period's days up to and including ``day`` (clamped to the period)."""
@@ -82,7 +89,18 @@ class AccrualPeriod:
             return self.weight
         if self.weighting is None:
             return (day - self.period_start).days
+        if self.weight_bounds is not None:  # a part of a period split at a fixing date
+            first, last = self.weight_bounds
+            return (self.weighting.through(first, last, day)
+                    - self.weighting.through(first, last, self.period_start))
         return self.weighting.through(self.period_start, self.period_end, day)
+
+    def payment_contingent_on(self, day: date) -> bool:
+        """Is this period's payment a contingent payment on ``day``?  A payment fixed more than
+        six months early stops being one after its fixing date ((b)(9)(ii)(B))."""
+        if self.payment_type is PaymentType.CONTINGENT:
+            return True
+        return self.fixed_on is not None and day <= self.fixed_on
 
     def held_weight(self, first_day: date, last_day: date) -> float:
         """Weight of the days ``first_day … last_day`` of this period: the number the daily
@@ -145,9 +163,15 @@ class AccrualSchedule:
     ``t``.
     """
 
-    def __init__(self, instrument: Instrument):
+    def __init__(self, instrument: Instrument, fixings: tuple[Fixing, ...] = ()):
         self.instrument = instrument
         self.periods = accrual_periods(instrument)
+        self.fixings: tuple[AppliedFixing, ...] = ()
+        self.fixings_given = tuple(fixings)
+        deferred = deferred_fixings(self.periods, fixings)
+        if deferred:  # (b)(9)(ii), method §13
+            self.periods, self.fixings = apply_fixings(
+                self.periods, deferred, instrument.comparable_yield, instrument.maturity_date)
         self._starts = [p.period_start.toordinal() for p in self.periods]
         self._ends = [p.period_end.toordinal() for p in self.periods]
         self._daily = [p.daily_portion for p in self.periods]
@@ -160,6 +184,10 @@ class AccrualSchedule:
         for p in self.periods:
             paid.append(paid[-1] + p.projected_payment)
         self._paid_through = paid  # [k] = projected payments of periods 1..k
+        adjusted = [0.0]
+        for p in self.periods:
+            adjusted.append(adjusted[-1] + p.fixing_adjustment)
+        self._adjusted_through = adjusted  # [k] = (b)(9)(ii)(A) adjustments of periods 1..k
         self.issue_ordinal = instrument.issue_date.toordinal()
         self.maturity_ordinal = self._ends[-1] if self._ends else self.issue_ordinal
 
@@ -207,14 +235,25 @@ class AccrualSchedule:
         k = bisect.bisect_left(self._ends, day)
         return self._paid_through[k]
 
+    def fixing_adjustments_before(self, day: int) -> float:
+        """Σ (b)(9)(ii)(A) adjustments made strictly before ordinal ``day`` (method §13)."""
+        k = bisect.bisect_left(self._ends, day)
+        return self._adjusted_through[k]
+
     def adjusted_issue_price(self, on: date) -> float:
-        """AIP at the start of day ``on`` (method §3; (b)(7)(ii)), per unit of principal."""
+        """AIP at the start of day ``on`` (method §3; (b)(7)(ii); (b)(9)(ii)(D)), per unit of
+        principal."""
         day = on.toordinal()
         return (
             self.instrument.issue_price
             + self.interest_before(day)
+            + self.fixing_adjustments_before(day)
             - self.projected_payments_before(day)
         )
+
+    def fixing_of(self, due: date) -> AppliedFixing | None:
+        """The (b)(9)(ii) fixing of the payment due on ``due``, if it was fixed early."""
+        return next((f for f in self.fixings if f.due == due), None)
 
     @property
     def final_adjusted_issue_price(self) -> float:

@@ -19,7 +19,7 @@ from cpdi.writers.results import format_cell
 
 MONEY_COLUMNS = {
     "adjusted_issue_price_start", "interest", "daily_portion", "projected_payment",
-    "adjusted_issue_price_end", "interest_per_unit",
+    "adjusted_issue_price_end", "interest_per_unit", "fixing_adjustment",
 }
 
 
@@ -88,11 +88,13 @@ def _write_xlsx(periods: pd.DataFrame, years: pd.DataFrame, target: Path, title:
                     fmt, width = money, 16
                 elif header in ("rate",):
                     fmt = rate
-                elif header in ("period_start", "period_end"):
+                elif header in ("period_start", "period_end", "fixed_on"):
                     fmt = day
                 sheet.set_column(col, col, width, fmt)
             for r, values in enumerate(frame.itertuples(index=False), start=3):
                 for col, value in enumerate(values):
+                    if value is None or (isinstance(value, float) and value != value):
+                        continue  # blank: no date (a payment not fixed early)
                     if hasattr(value, "isoformat"):
                         sheet.write_datetime(r, col, pd.Timestamp(value).to_pydatetime())
                     elif isinstance(value, str):
