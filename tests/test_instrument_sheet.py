@@ -84,7 +84,7 @@ def table(ws) -> tuple[int, dict[str, int]]:
     by_label = {TICK.sub("", str(c.value)): c.column for c in ws[header] if c.value is not None}
     by_label = {re.sub(r" \([^)]*\)$", "", k) if k.startswith(LABELS["days"]) else k: v
                 for k, v in by_label.items()}
-    return header, {cid: by_label[label] for cid, label in LABELS.items()}
+    return header, {cid: by_label[label] for cid, label in LABELS.items() if label in by_label}
 
 
 def header_text(ws, cid: str) -> str:

@@ -203,6 +203,23 @@ def recalculated(tmp_path_factory, libreoffice):  # libreoffice: skips, or fails
                               result.books, template, PREPARED)
         cases.append(case(path, 2025, ledgers, forms[holder_id]))
 
+    # (b)(9)(ii): the regulation's (b)(9)(ii)(H) note with a payment fixed early, and the same
+    # note with both payments fixed together ((b)(9)(ii)(G)): the adjustment on the fixing
+    # date, the spread, a sale with gain kept ordinary by (b)(8)(iii)(B), an allocation to the
+    # payment at maturity moved to its fixing date ((b)(9)(ii)(E)), retirement at maturity
+    fixings = api.load(Path(__file__).resolve().parent / "fixtures" / "fixings")
+    for year in (1998, 2000, 2001, 2002):
+        result = api.compute(fixings, year)
+        assert not result.problems
+        forms = api.forms(fixings, year, result)
+        for holder_id, ledgers in by_holder(result.ledgers).items():
+            if not rows_of(ledgers, year):
+                continue
+            path = out / f"fixings-{holder_file_name(holder_id, year)}"
+            write_holder_workbook(path, fixings.holders[holder_id], holder_id, year, ledgers,
+                                  result.books, template, PREPARED, forms=forms[holder_id])
+            cases.append(case(path, year, ledgers, forms[holder_id]))
+
     # the batch summary, with the return's totals by character
     result = api.compute(example, 2025)
     summary = summary_rows(by_holder(result.ledgers), example.holders, 2025)
@@ -252,6 +269,19 @@ def hostile_portfolio() -> Portfolio:
                                payments=payments)
 
 
+FIXING_BOOKS = {}
+
+
+def ledger_fixings(ledger):
+    """The (b)(9)(ii) fixings of a ledger's instrument (tests/fixtures/fixings) that the lot
+    held the fixing date of."""
+    if not FIXING_BOOKS:
+        FIXING_BOOKS.update(api.instrument_books(
+            api.load(Path(__file__).resolve().parent / "fixtures" / "fixings")))
+    book = FIXING_BOOKS.get(ledger.lot.instrument_id)
+    return [] if book is None else [f for f in book.schedule.fixings if ledger.holding.holds(f.fixed_on)]
+
+
 def test_cases_cover_every_kind_of_activity(recalculated):
     """The batch really exercises sales, calls, maturities, premiums, discounts, netting losses
     and every allocation method — otherwise the recalculation proves less than it seems."""
@@ -271,6 +301,12 @@ def test_cases_cover_every_kind_of_activity(recalculated):
     assert any(ledger.allocation.at_dates for ledger in ledgers)
     assert any(lot.allocate_to_maturity for lot in lots)
     assert any(lot.holder_yield_pct is not None for lot in lots)
+    # (b)(9)(ii): adjustments on a fixing date and spread, and gain kept ordinary (b)(8)(iii)(B)
+    assert any(row.fixing_adjustments > 0 for row in rows)
+    assert any(row.unaccrued_positive_adjustment > 0 and row.capital_gain_on_disposition > 0
+               for row in rows)
+    assert any(f.spread for ledger in ledgers for f in ledger_fixings(ledger))
+    assert any(not f.spread for ledger in ledgers for f in ledger_fixings(ledger))
     assert len(holders) >= 30
 
 

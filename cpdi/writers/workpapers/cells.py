@@ -568,6 +568,14 @@ def _weight_format(st, weight: float):
     return st.input["integer"] if float(weight).is_integer() else st.input["per_unit"]
 
 
+_EPOCH = date(1899, 12, 30)  # Excel's day 0 (the 1900 date system)
+
+
+def _serial(day: date) -> float:
+    """A date as the spreadsheet's serial number (the cached value of a formula giving it)."""
+    return float((day - _EPOCH).days)
+
+
 def _rc(ref: str) -> tuple[int, int]:
     return xl_cell_to_rowcol(ref)
 

@@ -12,7 +12,9 @@ adjusted basis at disposition (b)(7)(iii)) — and computes the rest::
     check            = (d) − (e) + (g) − (h), which reads ✓
 
 so column (h) carries the capital part only, the ordinary part beside it with the line it is
-reported on (never on Form 8949's column (h): nothing is counted twice).  The code (f), the term
+reported on (never on Form 8949's column (h): nothing is counted twice).  A conversion into stock
+(method §7; Rev. Rul. 2002-31) has as (d) the stock's fair market value plus any cash, and the
+stock's basis and the day its holding period begins linked beside the line.  The code (f), the term
 and the box are the forms layer's (:mod:`cpdi.engine.forms`), typed ``[I]``.  Each box's totals
 are ``SUMIF`` over the box column; the Cover sums the same columns.
 """
@@ -24,7 +26,7 @@ from datetime import date
 
 from cpdi.engine.forms import BOXES, FilerForms, Form8949Line, HolderForms
 from cpdi.writers.workpapers.cells import (
-    CHECK_TOLERANCE, WorkpaperError, _cell, _range, _Sheet, _table_or_none, _widths, _Workbook,
+    CHECK_TOLERANCE, WorkpaperError, _cell, _range, _serial, _Sheet, _table_or_none, _widths, _Workbook,
     check_formula,
 )
 from cpdi.writers.workpapers.lot_sheet import _LotCells
@@ -33,7 +35,8 @@ FORM8949_KINDS = {
     "lot_id": "text", "description": "note", "date_acquired": "date", "date_sold": "date",
     "proceeds": "money", "cost_basis": "money", "code": "integer", "adjustment": "money",
     "gain_loss": "money", "check": "money", "term": "integer", "box": "integer", "ending": "text",
-    "ordinary": "money", "ordinary_where": "note", "carryforward": "money", "sheet": "text",
+    "ordinary": "money", "ordinary_where": "note", "carryforward": "money", "stock_basis": "money",
+    "stock_held_from": "date", "sheet": "text",
 }
 TOTALS_KINDS = {
     "box": "text", "line": "note", "count": "integer", "proceeds": "money", "cost_basis": "money",
@@ -43,13 +46,13 @@ LINE_TICKS = {
     "lot_id": "input", "description": "input", "date_acquired": "recomputed", "date_sold": "recomputed",
     "proceeds": "recomputed", "cost_basis": "recomputed", "code": "input", "adjustment": "recomputed",
     "gain_loss": "recomputed", "check": "check", "term": "input", "box": "input", "ending": "input",
-    "ordinary": "recomputed", "carryforward": "recomputed",
+    "ordinary": "recomputed", "carryforward": "recomputed", "stock_basis": "recomputed",
+    "stock_held_from": "recomputed",
 }
 TOTALS_TICKS = {"count": "footed", "proceeds": "footed", "cost_basis": "footed", "adjustment": "footed",
                 "gain_loss": "footed", "check": "check"}
 SUMMED = ("proceeds", "cost_basis", "adjustment", "gain_loss")  # the columns a box's total adds up
 WRAPPED_WIDTH = {"description": 36, "ordinary_where": 30}  # wrapped text columns: their width
-_EPOCH = date(1899, 12, 30)  # Excel's day 0 (the 1900 date system)
 
 
 @dataclass
@@ -74,11 +77,6 @@ class _Form8949Cells:
 
     def cell(self, row: int, cid: str) -> str:
         return self.sheet.ref(row, self.columns[cid])
-
-
-def _serial(day: date) -> float:
-    """A date as the spreadsheet's serial number (the cached value of a formula linking to it)."""
-    return float((day - _EPOCH).days)
 
 
 def _form8949_sheet(wb: _Workbook, sheet: _Sheet, forms: HolderForms, filer: FilerForms,
@@ -139,11 +137,17 @@ def _check_line(line: Form8949Line, lot: _LotCells) -> None:
         "ordinary_amount": value["ordinary_income_on_disposition"] - value["ordinary_loss_on_disposition"],
         "carryforward_applied": value["carryforward_applied"],
     }
+    if getattr(line, "stock_basis", None) is not None:  # the forms layer's, when it carries it
+        sheet["stock_basis"] = value.get("stock_basis", 0.0)
     for name, figure in sheet.items():
         if abs(figure - getattr(line, name)) > CHECK_TOLERANCE:
             raise WorkpaperError(
                 f"Form 8949 line of lot {line.lot_id}: {name} {getattr(line, name):.6f} is not the lot "
                 f"sheet's {figure:.6f}; please report this")
+    begins = getattr(line, "stock_holding_period_begins", None)
+    if begins is not None and lot.dates.get("stock_held_from", ("", None))[1] != begins:
+        raise WorkpaperError(f"Form 8949 line of lot {line.lot_id}: the stock's holding period begins {begins} "
+                             "on the line but not on the lot sheet; please report this")
 
 
 def _line_row(wb: _Workbook, sheet: _Sheet, r: int, c: dict, line: Form8949Line, lot: _LotCells,
@@ -156,8 +160,9 @@ def _line_row(wb: _Workbook, sheet: _Sheet, r: int, c: dict, line: Form8949Line,
     sheet.text(r, c["description"], line.description, st.wrapped_input)
     for cid, key, day in (("date_acquired", "acquired", line.date_acquired),
                           ("date_sold", "disposed", line.date_sold)):
-        if key in lot.dates:
-            sheet.formula(r, c[cid], lot.dates[key], _serial(day), st.formula["date"])
+        linked = _date_ref(lot, key, day)
+        if linked is not None:
+            sheet.formula(r, c[cid], linked, _serial(day), st.formula["date"])
         else:
             sheet.date(r, c[cid], day, st.input["date"])
     d = sheet.formula(r, c["proceeds"], ref["consideration"], line.proceeds, st.formula["money"])
@@ -188,7 +193,21 @@ def _line_row(wb: _Workbook, sheet: _Sheet, r: int, c: dict, line: Form8949Line,
     sheet.text(r, c["ordinary_where"], _ordinary_where(line, filer), st.wrapped_note)
     sheet.formula(r, c["carryforward"], ref["carryforward_applied"], line.carryforward_applied,
                   st.formula["money"])
+    if "stock_basis" in ref:  # a conversion into stock: the stock's basis and holding period
+        sheet.formula(r, c["stock_basis"], ref["stock_basis"], lot.refs["stock_basis"][1], st.formula["money"])
+        held_from = lot.dates["stock_held_from"]
+        sheet.formula(r, c["stock_held_from"], held_from[0], _serial(held_from[1]), st.formula["date"])
     sheet.link(r, c["sheet"], lot.sheet, lot.sheet, st.text)
+
+
+def _date_ref(lot: _LotCells, key: str, day: date) -> str | None:
+    """The lot sheet's cell holding the line's date — its trade date or its settlement date,
+    whichever the forms layer put on the line (method §12) — or None when neither is ``day``
+    (the line then types it)."""
+    for name in (f"{key}_trade", key):
+        if name in lot.dates and lot.dates[name][1] == day:
+            return lot.dates[name][0]
+    return None
 
 
 def _ordinary_where(line: Form8949Line, filer: FilerForms) -> str:

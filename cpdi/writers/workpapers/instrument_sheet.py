@@ -18,6 +18,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from cpdi.engine.daycount import DayCount
 from cpdi.model import DailyPortionBasis, Instrument
+from cpdi.writers.template import TableLayout
 from cpdi.writers.workpapers.cells import (
     KV_LABEL, KV_TICK, KV_VALUE, _Sheet, _Workbook, _cell, _range, _weight_format, _widths, tick_mark,
     wrapped_across,
@@ -31,7 +32,12 @@ SCHEDULE_KINDS = {
     "payment_type": "text", "aip_end": "per_unit", "actual_payment": "per_unit",
     "discount_factor": "year_fraction", "present_value": "per_unit",
     "implied_discount_factor": "year_fraction", "implied_present_value": "per_unit",
+    "fixed_on": "date", "projected_before_fixing": "per_unit", "fixing_adjustment": "per_unit",
 }
+
+# Columns of an instrument with a payment fixed more than six months early (method §13); the
+# table of any other instrument leaves them out.
+FIXING_COLUMNS = ("fixed_on", "projected_before_fixing", "fixing_adjustment")
 
 # The validation block, right of the terms: its labels overflow to the right of VALIDATION_LABEL
 # up to the value; the tick mark follows the value.
@@ -74,6 +80,10 @@ class _InstrumentCells:
     year_fraction: dict = field(default_factory=dict)
     period_ends: str = ""  # the whole period-end column, e.g. 'X'!C20:C59
     payment_types: str = ""  # the whole type column ("contingent", "fixed", …)
+    # (b)(9)(ii) (method §13), for an instrument with a payment fixed early
+    fixed_on_column: str = ""  # the whole "fixed on" column ("" without fixings)
+    discount_factor: dict = field(default_factory=dict)  # period index -> ref
+    projected_before_fixing: dict = field(default_factory=dict)  # period index -> ref
     # sentences for the Cover's disclosure note: where the schedule used departs from the
     # issuer's as printed (an accepted residual, a corrected figure)
     disclosures: list = field(default_factory=list)
@@ -103,6 +113,24 @@ class _Table:
     col: dict  # column id -> sheet column
 
 
+def schedule_layout(layout: TableLayout, fixings: bool) -> TableLayout:
+    """The accrual table's columns: the template's, less the (b)(9)(ii) ones for an instrument
+    with no payment fixed early."""
+    if fixings:
+        return layout
+    return TableLayout(tuple(c for c in layout.order if c not in FIXING_COLUMNS), layout.labels)
+
+
+def _split_parts(periods) -> dict[int, list[int]]:
+    """For each period cut at a fixing date (b)(9)(ii)(C), the indices of all the parts of the
+    period it was cut from (method §13)."""
+    parts: dict[tuple, list[int]] = {}
+    for index, p in enumerate(periods):
+        if p.weight_bounds is not None:
+            parts.setdefault(p.weight_bounds, []).append(index)
+    return {index: group for group in parts.values() for index in group}
+
+
 def _absolute(row: int, col: int) -> str:
     return xl_rowcol_to_cell(row, col, row_abs=True, col_abs=True)
 
@@ -114,7 +142,7 @@ def _instrument_sheet(wb: _Workbook, book) -> _InstrumentCells:
     instrument, report = book.instrument, book.validation
     periods = book.schedule.periods
     sheet = wb.add_sheet(t.sheet("instrument", instrument_id=instrument.instrument_id))
-    layout = t.tables["schedule"]
+    layout = schedule_layout(t.tables["schedule"], bool(book.schedule.fixings))
     col = {cid: layout.index(cid) for cid in layout.order}
     ncols = len(layout.order)
     # the description has its own wrapped row in the terms: a long one would not fit a title
@@ -161,6 +189,9 @@ def _instrument_sheet(wb: _Workbook, book) -> _InstrumentCells:
         period_end=refs["period_end"], year_fraction=refs["year_fraction"],
         period_ends=column("period_end"), payment_types=column("payment_type"),
         disclosures=disclosures,
+        fixed_on_column=column("fixed_on") if "fixed_on" in col else "",
+        discount_factor=refs["discount_factor"],
+        projected_before_fixing=refs.get("projected_before_fixing", {}),
     )
 
 
@@ -299,12 +330,15 @@ def _schedule_table(wb: _Workbook, sheet: _Sheet, book, terms: _Terms, table: _T
     implied_ref = _absolute(IMPLIED_YIELD_ROW, VALIDATION_VALUE)
     refs: dict[str, dict] = {cid: {} for cid in (
         "daily_portion", "projected_payment", "aip_start", "days", "period_start", "period_end",
-        "year_fraction")}
+        "year_fraction", "discount_factor") + (
+        ("projected_before_fixing",) if "projected_before_fixing" in table.col else ())}
     discount = implied_discount = 1.0
+    parts = _split_parts(book.schedule.periods)
     for index, p in enumerate(book.schedule.periods):
         r = table.first + index
         discount, implied_discount = _schedule_row(
-            wb, sheet, book, terms, table, index, p, discount, implied, implied_discount, implied_ref)
+            wb, sheet, book, terms, table, index, p, discount, implied, implied_discount, implied_ref,
+            parts.get(index))
         for cid, by_index in refs.items():
             by_index[index] = sheet.ref(r, table.col[cid])
     return refs
@@ -312,7 +346,7 @@ def _schedule_table(wb: _Workbook, sheet: _Sheet, book, terms: _Terms, table: _T
 
 def _schedule_row(wb: _Workbook, sheet: _Sheet, book, terms: _Terms, table: _Table, index: int, p,
                   discount: float, implied: float | None, implied_discount: float,
-                  implied_ref: str) -> tuple[float, float]:
+                  implied_ref: str, parts: list[int] | None = None) -> tuple[float, float]:
     """One period: its dates and days, year fraction and rate (method §2), the AIP chain and
     daily portion (method §3), and its discount factors and present values (method §8:
     ``cpdi.engine.validation._present_value``, period by period).  Returns the discount
@@ -335,8 +369,13 @@ def _schedule_row(wb: _Workbook, sheet: _Sheet, book, terms: _Terms, table: _Tab
         sheet.number(r, c["year_fraction"], p.year_fraction, st.input["year_fraction"])
     else:
         sheet.formula(r, c["year_fraction"], formula, p.year_fraction, st.formula["year_fraction"])
-    sheet.formula(r, c["rate"], f"{terms.comparable_yield_abs}*{here('year_fraction')}", p.rate,
-                  st.formula["rate"])  # r_k = yield × year fraction (method §2)
+    if parts is None:
+        sheet.formula(r, c["rate"], f"{terms.comparable_yield_abs}*{here('year_fraction')}", p.rate,
+                      st.formula["rate"])  # r_k = yield × year fraction (method §2)
+    else:  # a part of a period cut at a fixing date: its growth compounded (method §13)
+        whole = _parts_sum(table, parts, c["year_fraction"])
+        sheet.formula(r, c["rate"], f"(1+{terms.comparable_yield_abs}*{whole})"
+                      f"^({here('year_fraction')}/{whole})-1", p.rate, st.formula["rate"])
     sheet.formula(r, c["aip_start"], terms.issue_price if index == 0 else above("aip_end"),
                   p.adjusted_issue_price_start, st.formula["per_unit"])
     aip, rate = here("aip_start"), here("rate")
@@ -346,26 +385,67 @@ def _schedule_row(wb: _Workbook, sheet: _Sheet, book, terms: _Terms, table: _Tab
     sheet.number(r, c["projected_payment"], p.projected_payment, st.input["per_unit"])
     sheet.text(r, c["payment_type"], p.payment_type.value, st.text_input)
     projected = here("projected_payment")
-    sheet.formula(r, c["aip_end"], f"{aip}+{here('interest')}-{projected}", p.adjusted_issue_price_end,
-                  st.formula["per_unit"])
-    actual = book.actuals.scheduled.get(p.period_end)
+    fixings = "fixing_adjustment" in c
+    # what the period pays, net of a (b)(9)(ii)(A) adjustment at its end: the AIP chain and
+    # the present values treat the adjustment as a negative payment (method §13)
+    net = f"({projected}-{here('fixing_adjustment')})" if fixings else projected
+    net_value = p.projected_payment - p.fixing_adjustment
+    aip_end = f"{aip}+{here('interest')}+{here('fixing_adjustment')}-{projected}" if fixings else \
+        f"{aip}+{here('interest')}-{projected}"
+    sheet.formula(r, c["aip_end"], aip_end, p.adjusted_issue_price_end, st.formula["per_unit"])
+    actual = book.actuals.scheduled.get(p.period_end) if p.payment_due else None
     if actual is not None:
         sheet.number(r, c["actual_payment"], actual, st.input["per_unit"])
+    if fixings:
+        _fixing_cells(wb, sheet, book, table, index, p)
 
     previous = "1" if index == 0 else above("discount_factor")
     discount /= 1.0 + p.rate
     sheet.formula(r, c["discount_factor"], f"{previous}/(1+{rate})", discount, st.formula["year_fraction"])
-    sheet.formula(r, c["present_value"], f"{projected}*{here('discount_factor')}",
-                  p.projected_payment * discount, st.formula["per_unit"])
+    sheet.formula(r, c["present_value"], f"{net}*{here('discount_factor')}",
+                  net_value * discount, st.formula["per_unit"])
     if implied is not None:  # the same discounting at the solved yield (method §8)
         previous = "1" if index == 0 else above("implied_discount_factor")
-        implied_discount /= 1.0 + implied * p.year_fraction
-        sheet.formula(r, c["implied_discount_factor"],
-                      f"{previous}/(1+{implied_ref}*{here('year_fraction')})", implied_discount,
+        if parts is None:
+            implied_discount /= 1.0 + implied * p.year_fraction
+            growth = f"(1+{implied_ref}*{here('year_fraction')})"
+        else:
+            whole_yf = sum(book.schedule.periods[i].year_fraction for i in parts)
+            implied_discount /= (1.0 + implied * whole_yf) ** (p.year_fraction / whole_yf)
+            whole = _parts_sum(table, parts, c["year_fraction"])
+            growth = f"(1+{implied_ref}*{whole})^({here('year_fraction')}/{whole})"
+        sheet.formula(r, c["implied_discount_factor"], f"{previous}/{growth}", implied_discount,
                       st.formula["year_fraction"])
-        sheet.formula(r, c["implied_present_value"], f"{projected}*{here('implied_discount_factor')}",
-                      p.projected_payment * implied_discount, st.formula["per_unit"])
+        sheet.formula(r, c["implied_present_value"], f"{net}*{here('implied_discount_factor')}",
+                      net_value * implied_discount, st.formula["per_unit"])
     return discount, implied_discount
+
+
+def _parts_sum(table: _Table, parts: list[int], col: int) -> str:
+    """``SUM`` of a column over the rows of the parts of a cut period (contiguous rows)."""
+    return f"SUM({_range(table.first + parts[0], col, table.first + parts[-1])})"
+
+
+def _fixing_cells(wb: _Workbook, sheet: _Sheet, book, table: _Table, index: int, p) -> None:
+    """(b)(9)(ii) on the accrual table (method §13): a payment fixed early shows its fixing
+    date and the projection it replaced (inputs); the period ending on a fixing date shows the
+    adjustment, ``Σ (fixed − projected before) × discount factor at the due date / discount
+    factor at the fixing date`` — the present values of (b)(9)(ii)(A) along the table."""
+    st = wb.styles
+    c, r = table.col, table.first + index
+    if p.fixed_on is not None:
+        sheet.date(r, c["fixed_on"], p.fixed_on, st.input["date"])
+        sheet.number(r, c["projected_before_fixing"], p.projected_before_fixing, st.input["per_unit"])
+    dues = [f.due for f in book.schedule.fixings if f.fixed_on == p.period_end]
+    if not dues:
+        return
+    rows = {q.period_end: table.first + i for i, q in enumerate(book.schedule.periods)}
+    terms = [
+        f"({_cell(rows[due], c['projected_payment'])}-{_cell(rows[due], c['projected_before_fixing'])})"
+        f"*{_cell(rows[due], c['discount_factor'])}" for due in dues
+    ]
+    sheet.formula(r, c["fixing_adjustment"], f"({'+'.join(terms)})/{_cell(r, c['discount_factor'])}",
+                  p.fixing_adjustment, st.formula["per_unit"])
 
 
 def _days_header(sheet: _Sheet, table: _Table, layout, instrument: Instrument, year: int, st,
@@ -439,19 +519,25 @@ def _validation_block(wb: _Workbook, sheet: _Sheet, book, terms: _Terms, table: 
 
 
 def _footing(periods) -> float:
-    """The present value column's total, as the engine sums it (validation._present_value)."""
+    """The present value column's total, as the engine sums it (validation._present_value);
+    a (b)(9)(ii)(A) adjustment counts as a negative payment (method §13)."""
     discount, pv = 1.0, 0.0
     for p in periods:
         discount /= 1.0 + p.rate
-        pv += p.projected_payment * discount
+        pv += (p.projected_payment - p.fixing_adjustment) * discount
     return pv
 
 
 def _implied_footing(periods, implied: float) -> float:
+    parts = _split_parts(periods)
     discount, pv = 1.0, 0.0
-    for p in periods:
-        discount /= 1.0 + implied * p.year_fraction
-        pv += p.projected_payment * discount
+    for index, p in enumerate(periods):
+        if index in parts:
+            whole = sum(periods[i].year_fraction for i in parts[index])
+            discount /= (1.0 + implied * whole) ** (p.year_fraction / whole)
+        else:
+            discount /= 1.0 + implied * p.year_fraction
+        pv += (p.projected_payment - p.fixing_adjustment) * discount
     return pv
 
 

@@ -5,22 +5,30 @@ Blocks, top to bottom (each a method of :class:`_LotSheet`)::
 
     terms         the lot, the adjusted issue price on the acquisition date as a formula of the
                   instrument sheet's accrual table, and the (b)(9)(i) difference
+    opening       a lot taken over mid-life (``Lot.opens_later``, method §14): the state on
+                  1 January of its opening year, typed from lots.csv — adjusted basis,
+                  carryforward, interest inclusions and ordinary losses before that year —
+                  from which every table below starts instead of the cost and zeros
     plan          the (b)(9)(i) allocation of the difference over the remaining term, as
                   formulas of the difference and the daily portions (method §6)
-    accrual       every held piece of an accrual period since acquisition (b)(3)(iii), with
-                  its daily allocation (b)(9)(i)(B)–(C)
-    payments      every payment received since acquisition and its adjustment (b)(6)(i)
+    accrual       every held piece of an accrual period since acquisition (or since the
+                  opening balances) (b)(3)(iii), with its daily allocation (b)(9)(i)(B)–(C)
+    payments      every payment received since then and its adjustment (b)(6)(i)
     points        (b)(9)(i) allocations to a payment (the payment at maturity)
-    roll-forward  one row per year since acquisition: sums of the tables above, the netting
+    roll-forward  one row per year since then: sums of the tables above, the netting
                   (b)(6)(ii)–(iii) and the basis (b)(7)(iii); earlier years are computed there,
                   the tax year's row links to the blocks below
     netting       the tax year's netting, its carryforward in and earlier inclusions and
                   ordinary losses taken from the roll-forward
     basis         the tax year's adjusted basis roll-forward (b)(7)(iii)
-    disposition   (b)(7)(iv)–(v), (b)(6)(iii)(C), (b)(8)
+    disposition   (b)(7)(iv)–(v), (b)(6)(iii)(C), (b)(8); a conversion into stock shows the
+                  stock's fair market value and the cash (inputs), their sum as the
+                  consideration, and the stock's basis and the day its holding period begins
+                  (method §7; Rev. Rul. 2002-31)
 
 Nothing the Cover shows rests on a number the engine typed in: the inputs are the instrument's
-terms and schedule, the lot, the actual payments and the dates of the days held.  The solved
+terms and schedule, the lot (with its opening balances, for a lot taken over mid-life), the
+actual payments and the dates of the days held.  The solved
 holder yield of the ``yield`` method is the one computed value, with a check cell beside it.
 Before the workbook is written, :func:`_check_lot` recomputes every year of the sheet from the
 inputs it shows, as its formulas do, and insists it lands on the engine's ledger.
@@ -33,12 +41,15 @@ from datetime import date, timedelta
 
 from cpdi.engine.basis_allocation import accruing_days
 from cpdi.engine.holding import Ending, HeldSegment
-from cpdi.engine.ledger import LotLedger, LotYear, PaymentReceived, contingent_payment_remains
+from cpdi.engine.ledger import (
+    LotLedger, LotYear, PaymentReceived, contingent_payment_remains, days_computed,
+)
 from cpdi.model import BasisAllocationMethod, DailyPortionBasis, PaymentType
 from cpdi.writers.workpapers.cells import (
     CHECK_TOLERANCE, KV_LABEL, KV_NOTE, KV_PARAGRAPH, KV_TICK, KV_VALUE, WorkpaperError, _Workbook,
-    _cell, _range, _rc, _weight_format, _widths, tick_mark,
+    _cell, _range, _rc, _serial, _weight_format, _widths, tick_mark,
 )
+from cpdi.writers.template import TableLayout
 from cpdi.writers.workpapers.instrument_sheet import _InstrumentCells
 
 _ONE_DAY = timedelta(days=1)
@@ -54,7 +65,9 @@ class _LotCells:
     sheet: str
     refs: dict  # figure -> (ref, value)
     days_ref: str
-    dates: dict = field(default_factory=dict)  # "acquired" / "disposed" -> ref of the date typed there
+    # "acquired" / "disposed" (settlement dates), "acquired_trade" / "disposed_trade" (trade
+    # dates, when lots.csv gives them), "stock_held_from" (a conversion) -> (ref, the date there)
+    dates: dict = field(default_factory=dict)
 
 
 FIGURES_ALWAYS = ("interest_income", "ordinary_loss", "carryforward_out", "adjusted_basis_end")
@@ -63,6 +76,13 @@ FIGURES_DISPOSITION = (
     "ordinary_income_on_disposition", "ordinary_loss_on_disposition",
     "capital_loss_on_disposition", "capital_gain_on_disposition",
 )
+
+
+# the paragraph each way of leaving cites on the disposition block (method §7)
+_ENDING_PARAGRAPHS = {
+    Ending.SALE: "(b)(7)", Ending.CONVERSION: "(b)(8); Rev. Rul. 2002-31", Ending.CALL: "(b)(7)(v)",
+    Ending.MATURITY: "(b)(7)(iv)",
+}
 
 
 ACCRUAL_KINDS = {
@@ -93,9 +113,77 @@ ROLLFORWARD_KINDS = {"tax_year": "integer"} | {
         "net_adjustment", "net_positive_adjustment", "net_negative_adjustment",
         "interest_reduction", "interest_income", "inclusions_to_date", "ordinary_loss",
         "ordinary_losses_to_date", "carryforward_out", "basis_start", "allocations",
-        "projected_received", "basis_end",
+        "fixing_adjustments", "projected_received", "basis_end",
     )
 }
+FIXING_KINDS = {
+    "tax_year": "integer", "fixed_on": "date", "due": "date", "how": "text", "per_unit": "per_unit",
+    "held_from": "date", "held_through": "date", "days": "integer", "spread_days": "integer",
+    "amount": "money", "positive": "money", "negative": "money",
+}
+
+
+@dataclass(frozen=True)
+class _FixingRow:
+    """One row of the lot's (b)(9)(ii) table (method §13): an adjustment on its fixing date,
+    or the days of one calendar year of a (G) spread the lot holds."""
+
+    year: int
+    fixing: object  # cpdi.engine.fixings.AppliedFixing
+    held_from: date
+    held_through: date
+
+    @property
+    def share(self) -> float:
+        """The part of the adjustment the row takes: all of it, or its days of the spread."""
+        if not self.fixing.spread:
+            return 1.0
+        return ((self.held_through - self.held_from).days + 1) / self.fixing.spread_days
+
+
+def _fixing_rows(ledger: LotLedger, schedule, last_year: int) -> list[_FixingRow]:
+    """The (b)(9)(ii) adjustments the lot takes through ``last_year``, as the engine takes them
+    (``cpdi.engine.ledger.fixing_adjustments``): a lot that holds the fixing date takes the
+    adjustment on that day, or — fixed together with every other remaining contingent payment
+    (G) — over the days it holds from the next day through the due date."""
+    holding = ledger.holding
+    computed = days_computed(holding, ledger.lot)
+    rows = []
+    for fixing in schedule.fixings:
+        if not holding.holds(fixing.fixed_on):
+            continue
+        if not fixing.spread:
+            if computed.holds(fixing.fixed_on) and fixing.fixed_on.year <= last_year:
+                rows.append(_FixingRow(fixing.fixed_on.year, fixing, fixing.fixed_on, fixing.fixed_on))
+            continue
+        first = max(fixing.fixed_on + _ONE_DAY, computed.first_day)
+        last = min(fixing.due, computed.last_day)
+        while first <= last and first.year <= last_year:
+            through = min(last, date(first.year, 12, 31))
+            rows.append(_FixingRow(first.year, fixing, first, through))
+            first = through + _ONE_DAY
+    return sorted(rows, key=lambda row: (row.held_from, row.fixing.due))
+
+
+def _unaccrued(ledger: LotLedger, schedule) -> list[tuple[object, int]]:
+    """The positive (G) adjustments left when the holding ends ((b)(8)(iii)(B), method §13):
+    each fixing with the days of its spread still to run after the last day held."""
+    holding = ledger.holding
+    return [
+        (fixing, (fixing.due - holding.last_day).days) for fixing in schedule.fixings
+        if fixing.spread and fixing.adjustment > 0 and holding.holds(fixing.fixed_on)
+        and holding.last_day < fixing.due
+    ]
+
+
+def _maturity_allocation_day(ledger: LotLedger, schedule) -> date:
+    """Where the (b)(9)(i) allocation to the payment at maturity falls: at maturity, or on the
+    day that payment was fixed if it was fixed early and the lot held that day ((b)(9)(ii)(E))."""
+    maturity = schedule.instrument.maturity_date
+    fixing = schedule.fixing_of(maturity)
+    if fixing is not None and ledger.holding.holds(fixing.fixed_on):
+        return fixing.fixed_on
+    return maturity
 # the plan table's columns each (b)(9)(i) method writes (method §6)
 PLAN_COLUMNS = {
     BasisAllocationMethod.PROPORTIONAL: (
@@ -174,6 +262,11 @@ def _plan(schedule, lot, units: float, difference: float, holder_yield: float | 
     return plan
 
 
+def _plus(start: str, cell: str) -> str:
+    """``start + cell``, or the cell alone when nothing is carried in (``start`` is ``"0"``)."""
+    return cell if start == "0" else f"{start}+{cell}"
+
+
 def _per_year(rows, year_of) -> dict[int, tuple[int, int]]:
     """``{year: (first row, last row)}`` of a table whose rows are in date order."""
     spans: dict[int, tuple[int, int]] = {}
@@ -200,6 +293,13 @@ class _LotSheet:
         self.years = [y for y in ledger.years if y.tax_year <= wb.year]
         self.ending = ledger.holding.ending
         self.disposed = row.disposition_date is not None
+        self.opens = ledger.lot.opens_later  # starts from opening balances (method §14)
+        self.computed = days_computed(ledger.holding, ledger.lot)  # the days the tables hold
+        self.fixing_rows = _fixing_rows(ledger, book.schedule, wb.year)  # (b)(9)(ii), method §13
+        self.fixings = {"c": {}, "spans": {}}  # the (b)(9)(ii) table, once written
+        layout = self.t.tables["rollforward"]
+        self.rollforward_layout = layout if self.fixing_rows else TableLayout(
+            tuple(cid for cid in layout.order if cid != "fixing_adjustments"), layout.labels)
         self.money, self.per_unit = self.st.formula["money"], self.st.formula["per_unit"]
         lot = self.lot
         self.sheet = wb.add_sheet(self.t.sheet("lot", lot_id=lot.lot_id, instrument_id=lot.instrument_id))
@@ -248,6 +348,11 @@ class _LotSheet:
         first, last = spans[year]
         return f"SUM({_range(first, col, last)})"
 
+    def table_title(self, key: str) -> str:
+        """A table's section title: from acquisition, or — for a lot taken over mid-life — from
+        the opening balances' 1 January (the template's ``<key>_opening``)."""
+        return self.t.section(f"{key}_opening" if self.opens else key, self.year)
+
     def days_header(self, header_row: int, col: int, label: str, tick: str) -> None:
         """Under the ``day_count`` daily portion basis the days columns hold day-count days
         (method §3): their header says whose."""
@@ -259,12 +364,14 @@ class _LotSheet:
     # -- the whole sheet ---------------------------------------------------------------------------
     def write(self) -> _LotCells:
         terms = self.terms_block()
+        terms["start"] = self.opening_block(terms)
         plan = self.plan_block(terms)
         accrual = self.accrual_block(terms, plan)
         payments = self.payments_block(terms)
         points = self.points_block(plan)
+        self.fixings = self.fixings_block(terms)
         rollforward = self.rollforward_block(terms, accrual, payments, points)
-        netting = self.netting_block(accrual, payments, points, rollforward)
+        netting = self.netting_block(accrual, payments, points, rollforward, terms["start"])
         basis = self.basis_block(terms, accrual, payments, points, rollforward, netting)
         refs = {
             "interest_income": (self.sheet.ref(*_rc(netting["income"])), self.row.interest_income),
@@ -280,7 +387,9 @@ class _LotSheet:
         self.rollforward_current_row(rollforward, terms, netting, basis)
         _check_lot(self.ledger, self.years, self.book, self.units, plan["plan"])
         self.print_setup()
-        dates = {key: self.sheet.ref(*_rc(terms[key])) for key in ("acquired", "disposed") if key in terms}
+        dates = {key: (self.sheet.ref(*_rc(terms[key])), terms[f"{key}_value"])
+                 for key in ("acquired", "disposed", "acquired_trade", "disposed_trade", "stock_held_from")
+                 if key in terms}
         return _LotCells(self.ledger, self.row, self.sheet.name, refs,
                          self.sheet.ref(*_rc(terms["days_held"])), dates)
 
@@ -299,13 +408,30 @@ class _LotSheet:
                                  f"from {inst.unit_principal}")
         cells["units"] = self.formula_line(self.line("units"), f"{principal}/{unit}", self.units,
                                            self.st.formula["units"], "method §4")
-        cells["acquired"] = self.value_line(self.line("acquisition_date"), lot.acquisition_date, st.input["date"])
+        trade = lot.acquisition_trade_date is not None
+        cells["acquired"] = self.value_line(self.line("acquisition_date"), lot.acquisition_date, st.input["date"],
+                                            "method §4" if trade else "", "settlement date" if trade else "")
+        cells["acquired_value"] = lot.acquisition_date
+        if lot.acquisition_trade_date is not None:
+            cells["acquired_trade"] = self.value_line(
+                self.line("acquisition_trade_date"), lot.acquisition_trade_date, st.input["date"], "method §12",
+                "lots.csv acquisition_trade_date: the holding period and Form 8949 (b) run from it")
+            cells["acquired_trade_value"] = lot.acquisition_trade_date
         cells["cost"] = self.value_line(self.line("cost_basis"), lot.cost_basis, st.input["money"])
         self.value_line(self.line("ending"), self.ending.value if self.disposed else "held", st.text_input,
                         "(b)(7)", "" if self.disposed else f"held at the end of {year}")
         if self.disposed:
-            cells["disposed"] = self.value_line(self.line("disposition_date"), row.disposition_date,
-                                                st.input["date"])
+            converted = self.ending is Ending.CONVERSION
+            cells["disposed"] = self.value_line(
+                self.line("conversion_date" if converted else "disposition_date"), row.disposition_date,
+                st.input["date"], "method §4",
+                "held through this day: the stock is held from the next" if converted else "")
+            cells["disposed_value"] = row.disposition_date
+            if lot.disposition_trade_date is not None and self.ending is Ending.SALE:
+                cells["disposed_trade"] = self.value_line(
+                    self.line("disposition_trade_date"), lot.disposition_trade_date, st.input["date"],
+                    "method §12", "lots.csv disposition_trade_date: Form 8949 (c) and the holding period end on it")
+                cells["disposed_trade_value"] = lot.disposition_trade_date
         if lot.proceeds is not None and self.ending is Ending.SALE:
             cells["proceeds"] = self.value_line(self.line("sale_proceeds"), lot.proceeds, st.input["money"])
         self.value_line(self.line("basis_allocation"), lot.basis_allocation.value, st.text_input,
@@ -329,6 +455,42 @@ class _LotSheet:
                                              "method §4", "calendar days of the year the lot holds")
         self.r += 1
         return cells
+
+    def opening_block(self, terms: dict) -> dict:
+        """Where the tables below start: ``{"basis" | "carryforward" | "inclusions" | "losses":
+        (formula text, value, where it comes from)}``.  A lot computed from its acquisition
+        starts from its cost with nothing carried.  A lot taken over mid-life
+        (``Lot.opens_later``, method §14) starts on 1 January of its ``opening_year`` from its
+        opening balances, computed before cpdi and typed here from lots.csv as inputs: the
+        adjusted basis (b)(7)(iii), the negative adjustment carryforward (b)(6)(iii)(C), and
+        the interest inclusions and ordinary losses of earlier years, which set the
+        (b)(6)(iii)(B) and (b)(8)(ii) limits.  The acquisition date and cost above still drive
+        the (b)(9)(i) plan."""
+        lot = self.lot
+        if not self.opens:
+            none = "first year held: none"
+            return {"basis": (terms["cost"], lot.cost_basis, "cost basis"), "carryforward": ("0", 0.0, none),
+                    "inclusions": ("0", 0.0, none), "losses": ("0", 0.0, none)}
+        st, opening = self.st, lot.opening_year
+        line = lambda key: self.t.line(key, opening)  # noqa: E731  ({year}: the opening year)
+        self.sheet.text(self.r, 0, self.t.section("lot_opening", opening), st.section)
+        self.r += 1
+        self.value_line(line("opening_year"), opening, st.year_input, "method §14",
+                        f"lots.csv opening_year: the days, payments and adjustments before 1 January {opening} "
+                        "were computed before cpdi")
+        source = f"opening balance, 1 January {opening} (lots.csv)"
+        state = {}
+        for key, label, column, paragraph in (
+            ("basis", "opening_adjusted_basis", "opening_adjusted_basis", "(b)(7)(iii)"),
+            ("carryforward", "opening_carryforward", "opening_carryforward", "(b)(6)(iii)(C)"),
+            ("inclusions", "opening_inclusions", "prior_interest_inclusions", "(b)(6)(iii)(B); (b)(8)(ii)"),
+            ("losses", "opening_ordinary_losses", "prior_ordinary_losses", "(b)(6)(iii)(B); (b)(8)(ii)"),
+        ):
+            value = getattr(lot, column) or 0.0
+            ref = self.value_line(line(label), value, st.input["money"], paragraph, f"lots.csv {column}")
+            state[key] = (ref, value, source)
+        self.r += 1
+        return state
 
     def acquisition_aip(self, cells: dict) -> dict:
         """AIP at the start of the acquisition date (method §3; (b)(7)(ii)): the AIP at the start
@@ -495,7 +657,7 @@ class _LotSheet:
                  "daily_portion": "recomputed", "accrued": "recomputed", "allocation_per_day": "recomputed",
                  "allocation": "recomputed", "allocation_positive": "recomputed",
                  "allocation_negative": "recomputed"}
-        c, self.r = sheet.start_table(self.r, self.t.section("lot_accrual", self.year), layout, self.year, st, ticks)
+        c, self.r = sheet.start_table(self.r, self.table_title("lot_accrual"), layout, self.year, st, ticks)
         self.days_header(self.r - 1, c["days"], layout.label("days", year=self.year), days_tick)
         segments = [s for s in self.ledger.segments if s.year <= self.year]
         placed = []
@@ -548,7 +710,7 @@ class _LotSheet:
                  "projected_per_unit": "recomputed", "actual_per_unit": "input", "projected": "recomputed",
                  "actual": "recomputed", "adjustment": "recomputed", "positive": "recomputed",
                  "negative": "recomputed", "reduces_basis": "recomputed"}
-        c, self.r = sheet.start_table(self.r, self.t.section("lot_payments", self.year), layout, self.year,
+        c, self.r = sheet.start_table(self.r, self.table_title("lot_payments"), layout, self.year,
                                       st, ticks)
         payments = [p for p in self.ledger.payments if p.date.year <= self.year]
         placed, final_projected = [], None
@@ -599,27 +761,80 @@ class _LotSheet:
         """(b)(9)(i) allocations to a payment — the payment at maturity — when the lot holds it
         by the end of the year (method §6): a link to the plan's allocation at maturity."""
         maturity = self.instrument.maturity_date
-        holding = self.ledger.holding
+        on = _maturity_allocation_day(self.ledger, self.schedule)  # (b)(9)(ii)(E)
+        holding = self.computed  # the days the sheet computes (from the opening balances, if any)
         can_allocate = (self.lot.basis_allocation in (BasisAllocationMethod.MATURITY, BasisAllocationMethod.YIELD)
                         or self.lot.allocate_to_maturity or plan["plan"].at_maturity)
-        if not can_allocate or not holding.holds(maturity) or maturity.year > self.year:
+        if not can_allocate or not holding.holds(on) or on.year > self.year:
             return {"c": {}, "spans": {}}
         st, sheet = self.st, self.sheet
         layout = self.t.tables["allocations"]
         ticks = {"tax_year": "input", "date": "input", "amount": "recomputed", "positive": "recomputed",
                  "negative": "recomputed"}
-        c, self.r = sheet.start_table(self.r, self.t.section("lot_allocations", self.year), layout,
+        c, self.r = sheet.start_table(self.r, self.table_title("lot_allocations"), layout,
                                       self.year, st, ticks)
         amount = plan["plan"].at_maturity
         r = self.r
-        sheet.number(r, c["tax_year"], maturity.year, st.input["integer"])
-        sheet.date(r, c["date"], maturity, st.input["date"])
-        sheet.text(r, c["description"], "payment at maturity (b)(9)(i)(B)/(C)", st.text)
+        sheet.number(r, c["tax_year"], on.year, st.input["integer"])
+        sheet.date(r, c["date"], on, st.input["date"])
+        sheet.text(r, c["description"], "payment at maturity (b)(9)(i)(B)/(C)" if on == maturity else
+                   "payment at maturity, fixed on this day (b)(9)(ii)(E)", st.text)
         amt = sheet.formula(r, c["amount"], plan["at_maturity"], amount, self.money)
         sheet.formula(r, c["positive"], f"MAX({amt},0)", max(amount, 0.0), self.money)
         sheet.formula(r, c["negative"], f"MAX(-{amt},0)", max(-amount, 0.0), self.money)
         self.r += 2
-        return {"c": c, "spans": {maturity.year: (r, r)}}
+        return {"c": c, "spans": {on.year: (r, r)}}
+
+    def fixings_block(self, terms: dict) -> dict:
+        """(b)(9)(ii) adjustments the lot takes (method §13), one row per adjustment on its
+        fixing date, or per calendar year of a (G) spread the lot holds.  The adjustment per
+        unit is the present value difference of (b)(9)(ii)(A) on the instrument sheet's table:
+        (fixed − projected before the fixing) × the due date's discount factor / the fixing
+        date's."""
+        if not self.fixing_rows:
+            return {"c": {}, "spans": {}}
+        st, sheet, inst = self.st, self.sheet, self.inst
+        layout = self.t.tables["fixings"]
+        ticks = {"tax_year": "input", "fixed_on": "input", "due": "input", "held_from": "input",
+                 "held_through": "input", "per_unit": "recomputed", "days": "recomputed",
+                 "spread_days": "recomputed", "amount": "recomputed", "positive": "recomputed",
+                 "negative": "recomputed"}
+        c, self.r = sheet.start_table(self.r, self.table_title("lot_fixings"), layout, self.year, st, ticks)
+        index_of = {p.period_end: i for i, p in enumerate(self.periods)}
+        first = self.r
+        for row in self.fixing_rows:
+            r, fixing = self.r, row.fixing
+            here = lambda cid: _cell(r, c[cid])  # noqa: E731
+            due, at = index_of[fixing.due], index_of[fixing.fixed_on]
+            sheet.number(r, c["tax_year"], row.year, st.input["integer"])
+            sheet.date(r, c["fixed_on"], fixing.fixed_on, st.input["date"])
+            sheet.date(r, c["due"], fixing.due, st.input["date"])
+            sheet.text(r, c["how"], "spread (b)(9)(ii)(G)" if fixing.spread else
+                       "on the fixing date (b)(9)(ii)(A)", st.text)
+            sheet.formula(r, c["per_unit"],
+                          f"({inst.projected[due]}-{inst.projected_before_fixing[due]})"
+                          f"*{inst.discount_factor[due]}/{inst.discount_factor[at]}",
+                          fixing.adjustment, self.per_unit)
+            sheet.date(r, c["held_from"], row.held_from, st.input["date"])
+            sheet.date(r, c["held_through"], row.held_through, st.input["date"])
+            amount = fixing.adjustment * self.units * row.share
+            if fixing.spread:
+                held = (row.held_through - row.held_from).days + 1
+                sheet.formula(r, c["days"], f"{here('held_through')}-{here('held_from')}+1", held,
+                              st.formula["integer"])
+                sheet.formula(r, c["spread_days"], f"{here('due')}-{here('fixed_on')}",
+                              fixing.spread_days, st.formula["integer"])
+                formula = f"{here('per_unit')}*{terms['units']}*{here('days')}/{here('spread_days')}"
+            else:
+                formula = f"{here('per_unit')}*{terms['units']}"
+            amt = sheet.formula(r, c["amount"], formula, amount, self.money)
+            sheet.formula(r, c["positive"], f"MAX({amt},0)", max(amount, 0.0), self.money)
+            sheet.formula(r, c["negative"], f"MAX(-{amt},0)", max(-amount, 0.0), self.money)
+            self.r += 1
+        self.r += 1
+        spans = _per_year([(first + i, row) for i, row in enumerate(self.fixing_rows)],
+                          lambda row: row.year)
+        return {"c": c, "spans": spans}
 
     def year_sums(self, y: int, accrual: dict, payments: dict, points: dict) -> dict[str, str]:
         """The year's sums of the tables above, as formula texts."""
@@ -630,13 +845,18 @@ class _LotSheet:
             return "+".join(kept) if kept else "0"
 
         point = (lambda col: self.sum_of(points["spans"], y, q[col])) if q else (lambda col: "0")
+        f = self.fixings["c"]
+        fixed = (lambda col: self.sum_of(self.fixings["spans"], y, f[col])) if f else (lambda col: "0")
         return {
             "accrued": self.sum_of(accrual["spans"], y, a["accrued"]),
             "positive": join(self.sum_of(payments["spans"], y, p["positive"]),
-                             self.sum_of(accrual["spans"], y, a["allocation_positive"]), point("positive")),
+                             self.sum_of(accrual["spans"], y, a["allocation_positive"]), point("positive"),
+                             fixed("positive")),
             "negative": join(self.sum_of(payments["spans"], y, p["negative"]),
-                             self.sum_of(accrual["spans"], y, a["allocation_negative"]), point("negative")),
+                             self.sum_of(accrual["spans"], y, a["allocation_negative"]), point("negative"),
+                             fixed("negative")),
             "allocations": join(self.sum_of(accrual["spans"], y, a["allocation"]), point("amount")),
+            "fixings": fixed("amount"),
             "projected": self.sum_of(payments["spans"], y, p["reduces_basis"]),
         }
 
@@ -645,13 +865,14 @@ class _LotSheet:
         computed in the row; the tax year's row links to the netting and basis blocks below
         (:meth:`rollforward_current_row`), which take their opening state from the row above."""
         st, sheet = self.st, self.sheet
-        layout = self.t.tables["rollforward"]
+        layout = self.rollforward_layout
         ticks = {cid: "recomputed" for cid in layout.order} | {
             "tax_year": "input", "interest_accrued": "footed", "allocations": "footed",
-            "projected_received": "footed"}
-        c, self.r = sheet.start_table(self.r, self.t.section("lot_rollforward", self.year), layout,
+            "fixing_adjustments": "footed", "projected_received": "footed"}
+        c, self.r = sheet.start_table(self.r, self.table_title("lot_rollforward"), layout,
                                       self.year, st, ticks)
-        rows, inclusions, losses = {}, 0.0, 0.0
+        start = terms["start"]
+        rows, inclusions, losses = {}, start["inclusions"][1], start["losses"][1]
         for index, y in enumerate(self.years):
             r = self.r
             rows[y.tax_year] = r
@@ -666,8 +887,9 @@ class _LotSheet:
         return {"c": c, "rows": rows, "inclusions": inclusions, "losses": losses}
 
     def rollforward_row(self, c, r, index, y: LotYear, inclusions, losses, terms, sums) -> None:
-        """An earlier year, computed in its row (method §5; (b)(7)(iii))."""
-        sheet, money = self.sheet, self.money
+        """An earlier year, computed in its row (method §5; (b)(7)(iii)); the first row starts
+        from the cost and nothing carried, or from a lot's opening balances (method §14)."""
+        sheet, money, start = self.sheet, self.money, terms["start"]
         cell = lambda cid: _cell(r, c[cid])  # noqa: E731
         above = lambda cid: _cell(r - 1, c[cid])  # noqa: E731
         first = index == 0
@@ -675,7 +897,8 @@ class _LotSheet:
         f(r, c["interest_accrued"], sums["accrued"], y.interest_accrued, money)
         f(r, c["positive_adjustments"], sums["positive"], y.positive_adjustments, money)
         f(r, c["negative_adjustments"], sums["negative"], y.negative_adjustments, money)
-        f(r, c["carryforward_in"], "0" if first else above("carryforward_out"), y.carryforward_in, money)
+        f(r, c["carryforward_in"], start["carryforward"][0] if first else above("carryforward_out"),
+          y.carryforward_in, money)
         f(r, c["net_adjustment"],
           f"{cell('positive_adjustments')}-{cell('negative_adjustments')}-{cell('carryforward_in')}",
           y.positive_adjustments - y.negative_adjustments - y.carryforward_in, money)
@@ -686,22 +909,26 @@ class _LotSheet:
         f(r, c["interest_income"],
           f"{cell('interest_accrued')}+{cell('net_positive_adjustment')}-{cell('interest_reduction')}",
           y.interest_income, money)
-        f(r, c["inclusions_to_date"], cell("interest_income") if first
+        f(r, c["inclusions_to_date"], _plus(start["inclusions"][0], cell("interest_income")) if first
           else f"{above('inclusions_to_date')}+{cell('interest_income')}", inclusions, money)
-        prior_losses = "0" if first else above("ordinary_losses_to_date")
+        prior_losses = start["losses"][0] if first else above("ordinary_losses_to_date")
         f(r, c["ordinary_loss"],
           f"MIN({nna}-{cell('interest_reduction')},MAX(0,{cell('inclusions_to_date')}-{prior_losses}))",
           y.ordinary_loss, money)
-        f(r, c["ordinary_losses_to_date"], cell("ordinary_loss") if first
+        f(r, c["ordinary_losses_to_date"], _plus(start["losses"][0], cell("ordinary_loss")) if first
           else f"{above('ordinary_losses_to_date')}+{cell('ordinary_loss')}", losses, money)
         f(r, c["carryforward_out"], f"{nna}-{cell('interest_reduction')}-{cell('ordinary_loss')}",
           y.carryforward_out, money)
-        f(r, c["basis_start"], terms["cost"] if first else above("basis_end"), y.adjusted_basis_start, money)
+        f(r, c["basis_start"], start["basis"][0] if first else above("basis_end"), y.adjusted_basis_start, money)
         f(r, c["allocations"], sums["allocations"], y.allocation_adjustments, money)
+        fixings = ""
+        if "fixing_adjustments" in c:  # (b)(9)(ii)(D), method §13
+            f(r, c["fixing_adjustments"], sums["fixings"], y.fixing_adjustments, money)
+            fixings = f"+{cell('fixing_adjustments')}"
         f(r, c["projected_received"], sums["projected"], y.projected_payments_received, money)
         f(r, c["basis_end"],
-          f"{cell('basis_start')}+{cell('interest_accrued')}+{cell('allocations')}-{cell('projected_received')}",
-          y.adjusted_basis_end, money)
+          f"{cell('basis_start')}+{cell('interest_accrued')}+{cell('allocations')}{fixings}"
+          f"-{cell('projected_received')}", y.adjusted_basis_end, money)
 
     def opening(self, rollforward: dict, cid: str) -> str | None:
         """The cell of the roll-forward row above the tax year's, or None in the first year."""
@@ -730,12 +957,15 @@ class _LotSheet:
             "projected_received": (netting["basis_projected"], row.projected_payments_received),
             "basis_end": (basis, row.adjusted_basis_end),
         }
+        if "fixing_adjustments" in c:
+            links["fixing_adjustments"] = (netting["basis_fixings"], row.fixing_adjustments)
         for cid, (formula, value) in links.items():
             self.sheet.formula(r, c[cid], formula, value, self.st.total["money"])
 
-    def netting_block(self, accrual, payments, points, rollforward) -> dict:
+    def netting_block(self, accrual, payments, points, rollforward, start) -> dict:
         """The tax year's annual netting (b)(6)(ii)–(iii), method §5, opening from the
-        roll-forward's row for the year before."""
+        roll-forward's row for the year before — or, in the first year the sheet computes, from
+        ``start``: nothing, or a lot's opening balances (method §14)."""
         row, year = self.row, self.year
         line, money = self.line, self.money
         sums = self.year_sums(year, accrual, payments, points)
@@ -746,14 +976,20 @@ class _LotSheet:
             f"the accrual table's {year} rows", "footed")
         cells["positive"] = positive = self.formula_line(
             line("positive_adjustments"), sums["positive"], row.positive_adjustments, money,
-            "(b)(6)(i); (b)(9)(i)(B)", f"payments and allocations of {year}")
+            "(b)(6)(i); (b)(9)(i)(B)" + ("; (b)(9)(ii)(A)" if self.fixing_rows else ""),
+            f"payments, allocations{' and (b)(9)(ii) adjustments' if self.fixing_rows else ''} of {year}")
         cells["negative"] = negative = self.formula_line(
             line("negative_adjustments"), sums["negative"], row.negative_adjustments, money,
-            "(b)(6)(i); (b)(9)(i)(C)", f"payments and allocations of {year}")
+            "(b)(6)(i); (b)(9)(i)(C)" + ("; (b)(9)(ii)(A)" if self.fixing_rows else ""),
+            f"payments, allocations{' and (b)(9)(ii) adjustments' if self.fixing_rows else ''} of {year}")
         opening = self.opening(rollforward, "carryforward_out")
+        # the tax year's opening state: from the roll-forward, or in a lot's opening year from
+        # its opening balances (their own labels), or the cost and zeros in its first year
+        from_balances = self.opens and opening is None
+        key = (lambda name: f"{name}_opening" if from_balances else name)  # noqa: E731
         cells["carry_in"] = carry_in = self.formula_line(
-            line("carryforward_in"), opening or "0", row.carryforward_in, money, "(b)(6)(iii)(C)",
-            "roll-forward, the year before" if opening else "first year held: none")
+            line(key("carryforward_in")), opening or start["carryforward"][0], row.carryforward_in, money,
+            "(b)(6)(iii)(C)", "roll-forward, the year before" if opening else start["carryforward"][2])
         net_value = row.positive_adjustments - row.negative_adjustments - row.carryforward_in
         cells["net"] = net = self.formula_line(line("net_adjustment"), f"{positive}-{negative}-{carry_in}",
                                                net_value, money, "(b)(6)(ii)")
@@ -769,15 +1005,18 @@ class _LotSheet:
             line("netted_interest_income"), f"{accrued}+{net_pos}-{reduction}", row.interest_income,
             self.st.result, "(b)(6)(ii)(A); (b)(6)(iii)(A)", "accrued + net positive − reduction")
         earlier = [y for y in self.years if y.tax_year < year]
-        prior_inc_value = sum(y.interest_income for y in earlier)
-        prior_ol_value = sum(y.ordinary_loss for y in earlier)
-        span = f"roll-forward {earlier[0].tax_year}–{year - 1}" if earlier else "first year held: none"
+        prior_inc_value = start["inclusions"][1] + sum(y.interest_income for y in earlier)
+        prior_ol_value = start["losses"][1] + sum(y.ordinary_loss for y in earlier)
+        if earlier:
+            span = f"roll-forward {earlier[0].tax_year}–{year - 1}"
+            if self.opens:
+                span = f"{span}, from the opening balance"
         cells["prior_inc"] = prior_inc = self.formula_line(
-            line("prior_inclusions"), self.opening(rollforward, "inclusions_to_date") or "0",
-            prior_inc_value, money, "(b)(6)(iii)(B)", span)
+            line(key("prior_inclusions")), self.opening(rollforward, "inclusions_to_date") or start["inclusions"][0],
+            prior_inc_value, money, "(b)(6)(iii)(B)", span if earlier else start["inclusions"][2])
         cells["prior_ol"] = prior_ol = self.formula_line(
-            line("prior_ordinary_losses"), self.opening(rollforward, "ordinary_losses_to_date") or "0",
-            prior_ol_value, money, "(b)(6)(iii)(B)", span)
+            line(key("prior_ordinary_losses")), self.opening(rollforward, "ordinary_losses_to_date") or start["losses"][0],
+            prior_ol_value, money, "(b)(6)(iii)(B)", span if earlier else start["losses"][2])
         cells["ordinary"] = ordinary = self.formula_line(
             line("netted_ordinary_loss"), f"MIN({nna}-{reduction},MAX(0,{prior_inc}+{income}-{prior_ol}))",
             row.ordinary_loss, self.st.result, "(b)(6)(iii)(B)",
@@ -796,37 +1035,56 @@ class _LotSheet:
 
     def basis_block(self, terms, accrual, payments, points, rollforward, netting) -> str:
         """The tax year's adjusted basis (b)(7)(iii): opening basis from the roll-forward (or the
-        cost in the year of acquisition) + interest accrued ± (b)(9)(i) allocations − projected
-        payments received."""
+        cost in the year of acquisition, or the opening balance in a lot's opening year) +
+        interest accrued ± (b)(9)(i) allocations − projected payments received."""
         row, line, money, sums = self.row, self.line, self.money, netting["sums"]
         self.section("lot_basis")
-        opening = self.opening(rollforward, "basis_end")
+        opening, first = self.opening(rollforward, "basis_end"), terms["start"]["basis"]
         netting["basis_start"] = start = self.formula_line(
-            line("basis_start"), opening or terms["cost"], row.adjusted_basis_start, money, "(b)(7)(iii)",
-            "roll-forward, the year before" if opening else "cost basis")
+            line("basis_start"), opening or first[0], row.adjusted_basis_start, money, "(b)(7)(iii)",
+            "roll-forward, the year before" if opening else first[2])
         accrued = self.formula_line(line("basis_accrued"), netting["accrued"], row.interest_accrued, money,
                                     "(b)(7)(iii)")
         netting["basis_alloc"] = alloc = self.formula_line(
             line("basis_allocations"), sums["allocations"], row.allocation_adjustments, money,
             "(b)(9)(i)(B)–(C)", f"the allocation columns' {self.year} rows", "footed")
+        fixings = ""
+        if self.fixing_rows:  # (b)(9)(ii)(D), method §13
+            netting["basis_fixings"] = fixed = self.formula_line(
+                line("basis_fixings"), sums["fixings"], row.fixing_adjustments, money,
+                "(b)(9)(ii)(D)", f"the (b)(9)(ii) table's {self.year} rows", "footed")
+            fixings = f"+{fixed}"
         netting["basis_projected"] = projected = self.formula_line(
             line("basis_projected"), sums["projected"], row.projected_payments_received, money,
             "(b)(7)(iii)", "payments received, at their projected amounts", "footed")
         end = self.formula_line(
             line("basis_before_disposition" if self.disposed else "basis_end"),
-            f"{start}+{accrued}+{alloc}-{projected}", row.adjusted_basis_end, self.st.result, "(b)(7)(iii)")
+            f"{start}+{accrued}+{alloc}{fixings}-{projected}", row.adjusted_basis_end, self.st.result,
+            "(b)(7)(iii)")
         self.r += 1
         return end
 
     def disposition_block(self, terms, payments, netting, basis_end) -> dict:
         """(b)(7)(iv)–(v), (b)(6)(iii)(C), (b)(8): the amount realized, the gain or loss and its
-        character; returns the Cover's refs."""
+        character; returns the Cover's refs.  A conversion into stock (method §7; Rev. Rul.
+        2002-31) realizes the stock's fair market value plus any cash, both typed from lots.csv,
+        and ends with the stock's basis (its fair market value) and the day its holding period
+        begins (the day after the conversion date, which the converting holder holds)."""
         row, line, money, st = self.row, self.line, self.money, self.st
         self.section("lot_disposition")
         ending = self.ending
-        self.value_line(line("ending"), ending.value, st.text_input,
-                        {"sale": "(b)(7)", "call": "(b)(7)(v)", "maturity": "(b)(7)(iv)"}.get(ending.value, ""))
-        if ending is Ending.SALE:
+        self.value_line(line("ending"), ending.value, st.text_input, _ENDING_PARAGRAPHS.get(ending, ""))
+        stock = None
+        if ending is Ending.CONVERSION:
+            stock = self.value_line(line("stock_fair_market_value"), self.lot.stock_fair_market_value or 0.0,
+                                    st.input["money"], "(b)(8); Rev. Rul. 2002-31",
+                                    "lots.csv stock_fair_market_value: the stock's value on the conversion date")
+            cash = self.value_line(line("conversion_cash"), self.lot.proceeds or 0.0, st.input["money"],
+                                   "(b)(8)", "lots.csv proceeds: the cash received with the stock (blank: none)")
+            consideration = self.formula_line(line("consideration_conversion"), f"{stock}+{cash}",
+                                              row.consideration, money, "(b)(8); Rev. Rul. 2002-31",
+                                              "stock at its fair market value + cash")
+        elif ending is Ending.SALE:
             consideration = self.formula_line(line("consideration_sale"), terms.get("proceeds", "0"),
                                               row.consideration, money, "(b)(7)")
         elif ending is Ending.CALL:
@@ -848,30 +1106,59 @@ class _LotSheet:
         gain = self.formula_line(line("disposition_gain_loss"), f"{realized}-{basis}", row.gain_loss,
                                  money, "(b)(8)")
         remains_value = contingent_payment_remains(self.schedule, row.disposition_date)
+        contingent = f'({self.inst.payment_types}="{PaymentType.CONTINGENT.value}")'
+        if self.inst.fixed_on_column:  # a payment fixed early is contingent through its fixing date
+            contingent = f'({contingent}+({self.inst.fixed_on_column}>={terms["disposed"]}))'
         remains = self.formula_line(
             line("contingent_remains"),
-            f'SUMPRODUCT(({self.inst.period_ends}>={terms["disposed"]})*'
-            f'({self.inst.payment_types}="{PaymentType.CONTINGENT.value}"))>0',
+            f'SUMPRODUCT(({self.inst.period_ends}>={terms["disposed"]})*{contingent})>0',
             remains_value, st.bool_input, "(b)(8)(iii)",
-            "any contingent payment of the schedule due on or after the disposition date")
+            "any contingent payment of the schedule due on or after the disposition date"
+            + (" (one fixed early (b)(9)(ii) is, through its fixing date)" if self.inst.fixed_on_column else ""))
+        unaccrued = None
+        left = _unaccrued(self.ledger, self.schedule)
+        if left:  # (b)(8)(iii)(B), method §13
+            index_of = {p.period_end: i for i, p in enumerate(self.periods)}
+            inst = self.inst
+            parts = [
+                f"MAX(({inst.projected[index_of[f.due]]}-{inst.projected_before_fixing[index_of[f.due]]})"
+                f"*{inst.discount_factor[index_of[f.due]]}/{inst.discount_factor[index_of[f.fixed_on]]},0)"
+                f"*{terms['units']}*{days}/{f.spread_days}" for f, days in left
+            ]
+            unaccrued = self.formula_line(
+                line("unaccrued_positive_adjustment"), "+".join(parts), row.unaccrued_positive_adjustment,
+                money, "(b)(8)(iii)(B)", "per unit × units × days of the spread left after the last "
+                "day held / days of the spread")
         prior_inc, prior_ol = netting["prior_values"]
         total_inc = self.formula_line(line("total_inclusions"), f"{netting['prior_inc']}+{netting['income']}",
                                       prior_inc + row.interest_income, money, "(b)(8)(ii)")
         total_ol = self.formula_line(line("total_ordinary_losses"), f"{netting['prior_ol']}+{netting['ordinary']}",
                                      prior_ol + row.ordinary_loss, money, "(b)(8)(ii)")
-        oi = self.formula_line(line("disposition_ordinary_income"), f"IF({remains},MAX({gain},0),0)",
-                               row.ordinary_income_on_disposition, st.result, "(b)(8)(i)")
+        kept = f"MIN(MAX({gain},0),{unaccrued})" if unaccrued else "0"  # (b)(8)(iii)(B)
+        oi = self.formula_line(line("disposition_ordinary_income"), f"IF({remains},MAX({gain},0),{kept})",
+                               row.ordinary_income_on_disposition, st.result,
+                               "(b)(8)(i); (b)(8)(iii)(B)" if unaccrued else "(b)(8)(i)")
         ol = self.formula_line(
             line("disposition_ordinary_loss"),
             f"IF({remains},MIN(MAX(-{gain},0),MAX(0,{total_inc}-{total_ol})),0)",
             row.ordinary_loss_on_disposition, st.result, "(b)(8)(ii)")
         cl = self.formula_line(line("disposition_capital_loss"), f"MAX(-{gain},0)-{ol}",
                                row.capital_loss_on_disposition, st.result, "(b)(8)(ii); (b)(8)(iii)")
-        cg = self.formula_line(line("disposition_capital_gain"), f"IF({remains},0,MAX({gain},0))",
+        cg = self.formula_line(line("disposition_capital_gain"), f"IF({remains},0,MAX({gain},0)-{oi})" if unaccrued
+                               else f"IF({remains},0,MAX({gain},0))",
                                row.capital_gain_on_disposition, st.result, "(b)(8)(iii)")
         self.sheet.formula(*_rc(netting["carry_out"]), f"{netting['leftover_formula']}-{applied}",
                            row.carryforward_out, st.result)
         refs = {}
+        if stock is not None:
+            refs["stock_basis"] = (self.sheet.ref(*_rc(self.formula_line(
+                line("stock_basis"), stock, row.stock_fair_market_value, money, "Rev. Rul. 2002-31",
+                "the stock's fair market value on the conversion date"))), row.stock_fair_market_value)
+            held_from = row.disposition_date + _ONE_DAY
+            cell = self.formula_line(line("stock_held_from"), f"{terms['disposed']}+1", _serial(held_from),
+                                     st.formula["date"], "method §4, §7",
+                                     "the day after the conversion date: the converting holder holds that date")
+            terms["stock_held_from"], terms["stock_held_from_value"] = cell, held_from
         for key, ref, value in (
             ("consideration", consideration, row.consideration),
             ("carryforward_applied", applied, leftover),
@@ -892,8 +1179,10 @@ class _LotSheet:
             [ACCRUAL_KINDS[cid] for cid in t.tables["accrual"].order],
             [PAYMENT_KINDS[cid] for cid in t.tables["payments"].order],
             [ALLOCATION_KINDS[cid] for cid in t.tables["allocations"].order],
-            [ROLLFORWARD_KINDS[cid] for cid in t.tables["rollforward"].order],
+            [ROLLFORWARD_KINDS[cid] for cid in self.rollforward_layout.order],
         ]
+        if self.fixing_rows:
+            lot_columns.append([FIXING_KINDS[cid] for cid in t.tables["fixings"].order])
         method = self.lot.basis_allocation
         if method in PLAN_COLUMNS:
             lot_columns.append([PLAN_KINDS[cid] for cid in t.tables["plan"].order
@@ -913,7 +1202,7 @@ def _sheet_years(ledger: LotLedger, years: list[LotYear], book, units: float, pl
     allocations, the accrual and payment tables' rows, the roll-forward and the disposition."""
     periods = book.schedule.periods
     per_day = plan.per_day()
-    holding = ledger.holding
+    holding = days_computed(ledger.holding, ledger.lot)  # from the opening balances, if any
     maturity = book.instrument.maturity_date
     ending = holding.ending
     accrued, parts, allocations, reduces = {}, {}, {}, {}
@@ -922,9 +1211,15 @@ def _sheet_years(ledger: LotLedger, years: list[LotYear], book, units: float, pl
         share = per_day.get(seg.period_index, 0.0) * seg.weighted_days
         parts.setdefault(seg.year, []).append(share)
         allocations.setdefault(seg.year, []).append(share)
-    if holding.holds(maturity):
-        parts.setdefault(maturity.year, []).append(plan.at_maturity)
-        allocations.setdefault(maturity.year, []).append(plan.at_maturity)
+    on = _maturity_allocation_day(ledger, book.schedule)  # (b)(9)(ii)(E)
+    if holding.holds(on):
+        parts.setdefault(on.year, []).append(plan.at_maturity)
+        allocations.setdefault(on.year, []).append(plan.at_maturity)
+    fixings: dict[int, float] = {}
+    for fixing_row in _fixing_rows(ledger, book.schedule, years[-1].tax_year if years else 0):
+        amount = fixing_row.fixing.adjustment * units * fixing_row.share  # (b)(9)(ii), method §13
+        parts.setdefault(fixing_row.year, []).append(amount)
+        fixings[fixing_row.year] = fixings.get(fixing_row.year, 0.0) + amount
     final_projected = None
     for payment in ledger.payments:
         period = periods[payment.period_index]
@@ -935,8 +1230,7 @@ def _sheet_years(ledger: LotLedger, years: list[LotYear], book, units: float, pl
             final_projected = projected
         else:
             reduces[payment.date.year] = reduces.get(payment.date.year, 0.0) + projected
-    out, carry, inclusions, losses = [], 0.0, 0.0, 0.0
-    basis = ledger.lot.cost_basis
+    out, (basis, carry, inclusions, losses) = [], _typed_start(ledger.lot)
     for y in years:
         year = y.tax_year
         mine = {"carryforward_in": carry, "adjusted_basis_start": basis}
@@ -952,13 +1246,13 @@ def _sheet_years(ledger: LotLedger, years: list[LotYear], book, units: float, pl
         losses += ordinary
         leftover = nna - reduction - ordinary
         allocated = sum(allocations.get(year, ()))
-        basis = basis + a + allocated - reduces.get(year, 0.0)
+        basis = basis + a + allocated + fixings.get(year, 0.0) - reduces.get(year, 0.0)
         mine.update({
             "interest_accrued": a, "positive_adjustments": positive, "negative_adjustments": negative,
             "net_positive_adjustment": net_pos, "net_negative_adjustment": nna,
             "interest_reduction": reduction, "interest_income": income, "ordinary_loss": ordinary,
             "carryforward_out": leftover, "adjusted_basis_end": basis,
-            "allocation_adjustments": allocated, "projected_payments_received": reduces.get(year, 0.0),
+            "allocation_adjustments": allocated, "fixing_adjustments": fixings.get(year, 0.0), "projected_payments_received": reduces.get(year, 0.0),
         })
         if y.disposition_date is not None:
             mine["carryforward_out"] = 0.0
@@ -968,11 +1262,22 @@ def _sheet_years(ledger: LotLedger, years: list[LotYear], book, units: float, pl
     return out
 
 
+def _typed_start(lot) -> tuple[float, float, float, float]:
+    """``(basis, carryforward, inclusions, ordinary losses)`` the sheet's first year starts
+    from, as it types them: the cost and zeros, or the opening balances (method §14)."""
+    if not lot.opens_later:
+        return lot.cost_basis, 0.0, 0.0, 0.0
+    return (lot.opening_adjusted_basis or 0.0, lot.opening_carryforward or 0.0,
+            lot.prior_interest_inclusions or 0.0, lot.prior_ordinary_losses or 0.0)
+
+
 def _disposition(row: LotYear, ledger, book, units, leftover, basis, inclusions, losses, final_projected) -> dict:
     """The disposition lines as the formulas compute them (b)(7)–(8)."""
     ending = ledger.holding.ending
     if ending is Ending.SALE:
         consideration = ledger.lot.proceeds or 0.0
+    elif ending is Ending.CONVERSION:  # stock at its fair market value + cash (Rev. Rul. 2002-31)
+        consideration = (ledger.lot.stock_fair_market_value or 0.0) + (ledger.lot.proceeds or 0.0)
     elif ending is Ending.CALL:
         consideration = (book.actuals.redemption_amount or 0.0) * units
     else:
@@ -981,12 +1286,18 @@ def _disposition(row: LotYear, ledger, book, units, leftover, basis, inclusions,
     gain = realized - basis
     remains = contingent_payment_remains(book.schedule, row.disposition_date)
     ordinary_loss = min(max(-gain, 0.0), max(0.0, inclusions - losses)) if remains else 0.0
+    unaccrued = sum(max(f.adjustment, 0.0) * units * days / f.spread_days
+                    for f, days in _unaccrued(ledger, book.schedule))  # (b)(8)(iii)(B)
+    kept = min(max(gain, 0.0), unaccrued)
+    stock = (ledger.lot.stock_fair_market_value or 0.0) if ending is Ending.CONVERSION else 0.0
     return {
         "consideration": consideration, "amount_realized": realized, "gain_loss": gain,
-        "ordinary_income_on_disposition": max(gain, 0.0) if remains else 0.0,
+        "stock_fair_market_value": stock,
+        "ordinary_income_on_disposition": max(gain, 0.0) if remains else kept,
+        "unaccrued_positive_adjustment": unaccrued,
         "ordinary_loss_on_disposition": ordinary_loss,
         "capital_loss_on_disposition": max(-gain, 0.0) - ordinary_loss,
-        "capital_gain_on_disposition": 0.0 if remains else max(gain, 0.0),
+        "capital_gain_on_disposition": 0.0 if remains else max(gain, 0.0) - kept,
     }
 
 

@@ -1,6 +1,8 @@
 """The Lots sheet: one row per lot held in the year, every figure linked to its lot sheet (the
 linked columns ticked ``[R]``), with the column totals the Cover falls back on when a sum of
-links would be too long (the totals row footed ``[F]``)."""
+links would be too long (the totals row footed ``[F]``).  A lot taken over mid-life shows the
+year its opening balances are for (method §14); a conversion into stock reads ``conversion``,
+its proceeds / consideration the stock's fair market value plus any cash."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from cpdi.writers.workpapers.lot_sheet import FIGURES_ALWAYS, FIGURES_DISPOSITIO
 
 LOTS_KINDS = {
     "lot_id": "text", "instrument_id": "text", "sheet": "text", "acquisition_date": "date",
-    "ending": "text", "disposition_date": "date", "days_held": "integer",
+    "opening_year": "integer", "ending": "text", "disposition_date": "date", "days_held": "integer",
     **{name: "money" for name in FIGURES_ALWAYS + FIGURES_DISPOSITION},
 }
 # the columns that link to the lot sheets: recomputed there, ticked [R] in their headers
@@ -35,6 +37,8 @@ def _lots_sheet(wb: _Workbook, sheet: _Sheet, lots: list[_LotCells]) -> dict[str
         sheet.text(r, c["instrument_id"], row.instrument_id, st.text_input)
         sheet.link(r, c["sheet"], lot.sheet, lot.sheet, st.text)
         sheet.date(r, c["acquisition_date"], lot.ledger.lot.acquisition_date, st.input["date"])
+        if lot.ledger.lot.opens_later:
+            sheet.number(r, c["opening_year"], lot.ledger.lot.opening_year, st.year_input)
         sheet.text(r, c["ending"], row.ending or "held", st.text_input)
         sheet.date(r, c["disposition_date"], row.disposition_date, st.input["date"])
         sheet.formula(r, c["days_held"], lot.days_ref, row.days_held, st.formula["integer"])
