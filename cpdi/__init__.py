@@ -15,7 +15,7 @@ The Python API (see ``cpdi.api``)::
     cpdi.workpapers(portfolio, 2025, "out/")              # the year-end batch
 """
 
-__version__ = "0.5.0"
+__version__ = "0.6.0"
 
 _API = {"load", "load_example", "validate", "schedule_frame", "calendar_year_frame", "compute",
         "ledger_frame", "workpapers", "build_schedule", "issuer_table_searches"}
