@@ -363,3 +363,32 @@ def test_a_fixing_within_six_months_leaves_the_schedule_alone(tmp_path):
     book = api.instrument_books(portfolio)["NOTE1"]
     assert book.schedule.fixings == ()
     assert len(book.schedule.periods) == 4
+
+
+# -- the forms and the workpapers ---------------------------------------------------------------
+
+
+FIXTURE = __import__("pathlib").Path(__file__).resolve().parent / "fixtures" / "fixings"
+
+
+def test_gain_kept_ordinary_goes_to_form_8949_column_g():
+    """A sale during a (G) spread: the gain up to the positive adjustment not yet taken is
+    interest, out of column (h) with code O; the rest is capital gain."""
+    from cpdi import api
+    portfolio = api.load(FIXTURE)
+    result = api.compute(portfolio, 2000)
+    sale = next(r for r in result.rows if r.lot_id == "B-2" and r.tax_year == 2000)
+    assert sale.ordinary_income_on_disposition > 0 and sale.capital_gain_on_disposition > 0
+    (line,) = api.forms(portfolio, 2000, result)["H-B"].form8949
+    assert line.adjustment_code == "O"
+    assert line.gain_loss == pytest.approx(round(sale.capital_gain_on_disposition, 2), abs=0.01)
+    assert line.proceeds - line.cost_basis + line.adjustment_amount == pytest.approx(line.gain_loss)
+
+
+def test_the_fixture_input_reads_clean_and_computes_every_lot():
+    from cpdi import api
+    portfolio = api.load(FIXTURE)
+    assert portfolio.problems == ()
+    result = api.compute(portfolio, 2002)
+    assert not result.problems
+    assert {r.lot_id for r in result.rows} == {"B-1", "B-2", "C-1", "C-2"}
