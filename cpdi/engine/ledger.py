@@ -171,7 +171,9 @@ def contingent_payment_remains(schedule: AccrualSchedule, on: date) -> bool:
     schedule?  If not, (b)(8)(iii)(A) makes the disposition's gain or loss capital.  A payment
     fixed more than six months early is contingent only through its fixing date
     ((b)(9)(ii)(B); (b)(8)(iii)(A) refers to (b)(9)(ii))."""
-    return any(p.period_end >= on and p.payment_contingent_on(on) for p in schedule.periods)
+    if schedule.last_contingent_due is not None and schedule.last_contingent_due >= on:
+        return True
+    return any(f.due >= on and f.fixed_on >= on for f in schedule.fixings)
 
 
 @dataclass(frozen=True)

@@ -95,13 +95,6 @@ class AccrualPeriod:
                     - self.weighting.through(first, last, self.period_start))
         return self.weighting.through(self.period_start, self.period_end, day)
 
-    def payment_contingent_on(self, day: date) -> bool:
-        """Is this period's payment a contingent payment on ``day``?  A payment fixed more than
-        six months early stops being one after its fixing date ((b)(9)(ii)(B))."""
-        if self.payment_type is PaymentType.CONTINGENT:
-            return True
-        return self.fixed_on is not None and day <= self.fixed_on
-
     def held_weight(self, first_day: date, last_day: date) -> float:
         """Weight of the days ``first_day … last_day`` of this period: the number the daily
         portion is multiplied by for a holder of those days ((b)(3)(iii); method §3)."""
@@ -188,6 +181,9 @@ class AccrualSchedule:
         for p in self.periods:
             adjusted.append(adjusted[-1] + p.fixing_adjustment)
         self._adjusted_through = adjusted  # [k] = (b)(9)(ii)(A) adjustments of periods 1..k
+        contingent = [p.period_end for p in self.periods if p.payment_type is PaymentType.CONTINGENT]
+        # the last payment still contingent after every fixing ((b)(8)(iii)(A), method §7)
+        self.last_contingent_due: date | None = contingent[-1] if contingent else None
         self.issue_ordinal = instrument.issue_date.toordinal()
         self.maturity_ordinal = self._ends[-1] if self._ends else self.issue_ordinal
 
