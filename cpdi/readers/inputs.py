@@ -981,16 +981,7 @@ class _PortfolioReader:
 
     def _check_lot(self, row: _Row, v: dict[str, Any], iid: str) -> None:
         """The lot's own consistency and its fit to its instrument."""
-        draft = self.drafts.get(iid) if iid else None
-        if iid and draft is None:
-            self._unknown_instrument(row, iid)
-        elif draft is not None and draft.first_problem is not None:
-            first = draft.first_problem
-            where = f"{first.file} row {first.row}" if first.row is not None else first.file
-            row.report(
-                "instrument_id", f"instrument {iid} has input problems (see {where})",
-                "fix the instrument's rows first",
-            )
+        draft = self._known_instrument(row, iid)
         iv = draft.values if draft is not None else {}
         issue, maturity = iv.get("issue_date"), iv.get("maturity_date")
         unit = iv.get("unit_principal")
@@ -1350,7 +1341,7 @@ class _PortfolioReader:
                 row.report("trade_id", f"trade {tid} appears on rows {rows_of_id[0]} and {raw.row}",
                            "give each trade its own trade_id")
             self._check_lot_holder(row, hid)
-            draft = self._trade_instrument(row, iid)
+            draft = self._known_instrument(row, iid)
             self._check_trade(row, v, draft, iid)
             if row.problems or len(rows_of_id) > 1:
                 if hid and iid:
@@ -1448,8 +1439,9 @@ class _PortfolioReader:
         """The file a lot's row is in (a derived lot's: transactions.csv, the buy's row)."""
         return self.tables["transactions" if lot_id in self.derived_ids else "lots"].file
 
-    def _trade_instrument(self, row: _Row, iid: str) -> _InstrumentDraft | None:
-        """The trade's instrument, known and without problems (each reported, as for a lot)."""
+    def _known_instrument(self, row: _Row, iid: str) -> _InstrumentDraft | None:
+        """The row's instrument (a lot's or a trade's) as read so far; an unknown one, or one
+        with input problems, is reported on the row."""
         draft = self.drafts.get(iid) if iid else None
         if iid and draft is None:
             self._unknown_instrument(row, iid)
