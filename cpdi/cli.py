@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from cpdi import __version__
+from cpdi.engine.fixings import describe_fixings
 from cpdi.engine.validation import DEFAULT_TOLERANCE_PER_1000, describe
 from cpdi.model import FIRST_TAX_YEAR, LAST_TAX_YEAR, MAX_TOLERANCE_PER_1000
 from cpdi.problems import CpdiError, InputError, Problem
@@ -389,6 +390,9 @@ def cmd_validate(args) -> int:
         hint = api.schedule_hint(reports[instrument_id])
         if hint:
             print(f"  hint: {hint}")
+        if books[instrument_id].schedule is not None:  # payments fixed early (method §13)
+            for line in describe_fixings(books[instrument_id].schedule):
+                print(line)
     problems = list(portfolio.problems)
     from cpdi.engine.issuer_table import describe_search
 

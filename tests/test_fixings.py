@@ -392,3 +392,25 @@ def test_the_fixture_input_reads_clean_and_computes_every_lot():
     result = api.compute(portfolio, 2002)
     assert not result.problems
     assert {r.lot_id for r in result.rows} == {"B-1", "B-2", "C-1", "C-2"}
+
+
+def test_validate_names_each_fixing(capsys):
+    from cpdi.cli import main
+    assert main(["validate", str(FIXTURE), "--through-year", "2002"]) == 0
+    out = capsys.readouterr().out
+    assert ("payment due 1999-12-31 fixed on 1998-09-30 at 300.0000 (projected 250.0000): "
+            "adjustment +44.384277 per unit, on that day ((b)(9)(ii)(A))") in out
+    assert out.count("spread to the due date") == 2
+
+
+def test_validate_says_a_late_fixing_changes_nothing(tmp_path, capsys):
+    import shutil
+    from cpdi.cli import main
+    folder = tmp_path / "input"
+    shutil.copytree(FIXTURE, folder)
+    payments = (folder / "payments.csv").read_text().replace(
+        "REG-H-A,1999-12-31,300,scheduled,1998-09-30", "REG-H-A,1999-12-31,300,scheduled,1999-08-01")
+    (folder / "payments.csv").write_text(payments)
+    assert main(["validate", str(folder), "--through-year", "2002"]) == 0
+    assert ("payment due 1999-12-31 fixed on 1999-08-01, within the six months before it is due: "
+            "it stays a contingent payment") in capsys.readouterr().out

@@ -216,3 +216,23 @@ def _recompute_from(periods: list, index: int) -> None:
             adjusted_issue_price_end=end,
         )
         aip = end
+
+
+def describe_fixings(schedule) -> list[str]:
+    """One line per payment fixed before it was paid (what ``cpdi validate`` prints under the
+    instrument, method §13): the (b)(9)(ii) adjustment it makes, or why it makes none."""
+    lines = []
+    for given in sorted(schedule.fixings_given, key=lambda f: (f.due, f.fixed_on)):
+        applied = schedule.fixing_of(given.due)
+        if applied is None:
+            lines.append(
+                f"  payment due {given.due} fixed on {given.fixed_on}, within the six months before "
+                "it is due: it stays a contingent payment, adjusted when paid ((b)(9)(ii))")
+            continue
+        how = (" spread to the due date with the other payments fixed that day ((b)(9)(ii)(G))"
+               if applied.spread else " on that day ((b)(9)(ii)(A))")
+        lines.append(
+            f"  payment due {applied.due} fixed on {applied.fixed_on} at {applied.fixed_amount:.4f} "
+            f"(projected {applied.projected_amount:.4f}): adjustment {applied.adjustment:+.6f} per "
+            f"unit,{how}; the accrual period ends on {applied.fixed_on}")
+    return lines
