@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import csv
+import shutil
+import warnings
 from datetime import date
 from pathlib import Path
+
+import openpyxl
 
 from cpdi.engine.daycount import DayCount
 from cpdi.engine.ledger import ActualPayments, lot_ledger
@@ -113,3 +117,29 @@ def ledger(inst: Instrument, a_lot: Lot, paid=None, call=None, through: int = 21
 
 def by_year(result) -> dict[int, object]:
     return {row.tax_year: row for row in result.years}
+
+
+def open_book(path: Path, data_only: bool = True):
+    """A workbook read by openpyxl: its cached values (``data_only``) or its formulas."""
+    with warnings.catch_warnings():  # openpyxl cannot read LibreOffice's chart XML; irrelevant
+        warnings.simplefilter("ignore")
+        return openpyxl.load_workbook(path, data_only=data_only)
+
+
+def folder_with_lot(source: Path, tmp_path: Path, lot_id: str, columns, **cells: str) -> Path:
+    """A copy of the input folder ``source`` whose lots.csv has the ``columns`` (blank) and
+    the ``cells`` of lot ``lot_id`` changed."""
+    folder = tmp_path / "input"
+    shutil.copytree(source, folder)
+    path = folder / "lots.csv"
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        row.update({name: "" for name in columns})
+        if row["lot_id"] == lot_id:
+            row.update(cells)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return folder

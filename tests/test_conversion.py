@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import random
-import shutil
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -28,7 +27,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import cpdi
-from builders import by_year, instrument, ledger, lot
+from builders import by_year, folder_with_lot, instrument, ledger, lot
 from cpdi.cli import main
 from cpdi.engine.forms import cents, holder_forms
 from cpdi.engine.ledger import lot_ledger
@@ -265,20 +264,7 @@ EXTRA = ("disposition_kind", "stock_fair_market_value", "acquisition_trade_date"
 
 def example_with(tmp_path: Path, lot_id: str, **cells: str) -> Path:
     """The bundled example with the new columns, the cells of one lot changed."""
-    folder = tmp_path / "input"
-    shutil.copytree(EXAMPLE, folder)
-    path = folder / "lots.csv"
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    for row in rows:
-        row.update({name: "" for name in EXTRA})
-        if row["lot_id"] == lot_id:
-            row.update(cells)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    return folder
+    return folder_with_lot(EXAMPLE, tmp_path, lot_id, EXTRA, **cells)
 
 
 def problems_of(folder: Path, lot_id: str) -> list:

@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import warnings
 from datetime import date
 from pathlib import Path
 
-import openpyxl
 import pytest
 
-from builders import instrument, lot
+from builders import instrument, lot, open_book
 from cpdi import api
 from cpdi.engine.forms import Term
 from cpdi.engine.reconciliation import ReconciliationLine
@@ -83,11 +81,6 @@ HAND_WORKED = {
     "E-105": (990.0, 1095.0, 95.0, -10.0, "O", "E", Term.LONG),
 }
 
-
-def open_book(path: Path, data_only: bool = True):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return openpyxl.load_workbook(path, data_only=data_only)
 
 
 def write(portfolio: Portfolio, path: Path, reconciliation=(), year: int = YEAR) -> tuple[Path, object]:

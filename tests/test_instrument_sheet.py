@@ -15,12 +15,10 @@ from __future__ import annotations
 import dataclasses
 import re
 import shutil
-import warnings
 import zipfile
 from datetime import date
 from pathlib import Path
 
-import openpyxl
 import pytest
 
 import cpdi
@@ -34,6 +32,7 @@ from cpdi.writers.template import load_template
 from cpdi.writers.workpapers import write_holder_workbook
 from cpdi.writers.workpapers.instrument_sheet import disclosure_sentences, year_fraction_formula
 from recalc import recalculate
+from builders import open_book
 
 PREPARED = date(2026, 2, 15)
 # LibreOffice saves a recalculated value with 15 significant digits: "equal" below is equal to
@@ -59,11 +58,6 @@ SOURCE_PAGE = "PS-22"
 
 
 # -- helpers -------------------------------------------------------------------------------------
-def open_book(path: Path, data_only: bool = True):
-    with warnings.catch_warnings():  # openpyxl cannot read LibreOffice's chart XML; irrelevant
-        warnings.simplefilter("ignore")
-        return openpyxl.load_workbook(path, data_only=data_only)
-
 
 def find_row(ws, label: str, column: int = 1) -> int | None:
     for row in ws.iter_rows(min_col=column, max_col=column):

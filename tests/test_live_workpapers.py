@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import warnings
 from pathlib import Path
 
-import openpyxl
 import pytest
 
 import cpdi
@@ -36,6 +34,7 @@ from cover_reader import cover_figures, expected_cover, form8949_rows
 from recalc import recalculate
 
 from datetime import date
+from builders import open_book
 
 PREPARED = date(2026, 2, 15)
 CENT = 0.01
@@ -48,11 +47,6 @@ FIGURES = (
     "capital_loss_on_disposition", "capital_gain_on_disposition",
 )
 
-
-def open_book(path: Path, data_only: bool = True):
-    with warnings.catch_warnings():  # openpyxl cannot read LibreOffice's chart XML; irrelevant
-        warnings.simplefilter("ignore")
-        return openpyxl.load_workbook(path, data_only=data_only)
 
 
 def untick(text):

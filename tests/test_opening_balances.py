@@ -15,9 +15,7 @@
 
 from __future__ import annotations
 
-import csv
 import random
-import shutil
 from dataclasses import fields, replace
 from datetime import date
 from pathlib import Path
@@ -26,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import cpdi
-from builders import instrument, ledger, lot
+from builders import folder_with_lot, instrument, ledger, lot
 from cpdi import api
 from cpdi.engine.daycount import DayCount
 from cpdi.engine.forms import holder_forms
@@ -368,20 +366,7 @@ GOOD = dict(opening_year="2020", opening_adjusted_basis="251000", opening_carryf
 
 
 def example_with(tmp_path: Path, lot_id: str, **cells: str) -> Path:
-    folder = tmp_path / "input"
-    shutil.copytree(EXAMPLE, folder)
-    path = folder / "lots.csv"
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    for row in rows:
-        row.update({name: "" for name in OPENING})
-        if row["lot_id"] == lot_id:
-            row.update(cells)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    return folder
+    return folder_with_lot(EXAMPLE, tmp_path, lot_id, OPENING, **cells)
 
 
 def test_good_opening_balances_are_read(tmp_path):

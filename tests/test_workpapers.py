@@ -16,7 +16,6 @@ import json
 import pickle
 import re
 import time
-import warnings
 import zipfile
 from collections import Counter
 from datetime import date, datetime
@@ -45,6 +44,7 @@ from cpdi.writers.workpapers import (
 from cpdi.writers.workpapers.cells import CHECK_MARK
 from cover_reader import cover_figures, expected_cover, form8949_rows
 from recalc import recalculate
+from builders import open_book
 
 PREPARED = date(2026, 2, 15)
 CENT = 0.01
@@ -81,11 +81,6 @@ def busiest_years(portfolio: Portfolio, count: int = 2) -> list[int]:
         score[row.tax_year] += 1 + 10 * (row.disposition_date is not None)
     return [year for year, _ in score.most_common(count)]
 
-
-def open_book(path: Path, data_only: bool = True):
-    with warnings.catch_warnings():  # openpyxl cannot read LibreOffice's chart XML; irrelevant
-        warnings.simplefilter("ignore")
-        return openpyxl.load_workbook(path, data_only=data_only)
 
 
 def sheet_xml(path: Path) -> dict[str, str]:

@@ -27,15 +27,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import warnings
 import zipfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-import openpyxl
 import pytest
 
-from builders import instrument, lot
+from builders import instrument, lot, open_book
 from cpdi import api
 from cpdi.model import ActualPayment, DispositionKind, FilerType, Holder
 from cpdi.readers import Portfolio
@@ -203,11 +201,6 @@ def change_workbook(source: Path, target: Path, year: int) -> int:
 
 
 # -- reading the workbooks ---------------------------------------------------------------------------
-def open_book(path: Path, data_only: bool = True):
-    with warnings.catch_warnings():  # openpyxl cannot read LibreOffice's chart XML; irrelevant
-        warnings.simplefilter("ignore")
-        return openpyxl.load_workbook(path, data_only=data_only)
-
 
 def untick(text):
     return re.sub(r" \[[A-Z]\]$", "", text) if isinstance(text, str) else text
